@@ -1,0 +1,1 @@
+"""Outgoing infrastructure: event store configuration, Kafka, notification channels, clock."""

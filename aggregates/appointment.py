@@ -1,0 +1,180 @@
+"""Appointment (S3): a patient's place in a slot, for a service, from a source."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from uuid import UUID
+
+from eventsourcing.domain import Aggregate, event
+
+from aggregates.errors import Conflict
+from aggregates.values import AttendanceStatus, Language, Source, choice
+
+
+class AppointmentClosed(Conflict):
+    """The appointment was cancelled or deleted; it can no longer change."""
+
+    code = "appointment_closed"
+
+
+class Appointment(Aggregate):
+    """Keeps its id across reschedules; ``slot_id`` always names the slot holding it."""
+
+    @classmethod
+    def book(
+        cls,
+        clinic_id: UUID,
+        slot_id: UUID,
+        professional_id: UUID,
+        start: datetime,
+        end: datetime,
+        service_id: UUID,
+        patient_id: UUID,
+        source: str,
+        product: str | None = None,
+        language: str | None = None,
+        identifiers: list[dict[str, str]] | None = None,
+    ) -> Appointment:
+        return cls(
+            clinic_id=clinic_id,
+            slot_id=slot_id,
+            professional_id=professional_id,
+            start=start,
+            end=end,
+            service_id=service_id,
+            patient_id=patient_id,
+            source=choice(Source, source, "source"),
+            product=product,
+            language=choice(Language, language, "language") if language else None,
+            identifiers=list(identifiers or []),
+        )
+
+    @event("Booked")
+    def __init__(
+        self,
+        clinic_id: UUID,
+        slot_id: UUID,
+        professional_id: UUID,
+        start: datetime,
+        end: datetime,
+        service_id: UUID,
+        patient_id: UUID,
+        source: str,
+        product: str | None,
+        language: str | None,
+        identifiers: list[dict[str, str]],
+    ) -> None:
+        self.clinic_id = clinic_id
+        self.slot_id = slot_id
+        self.professional_id = professional_id
+        self.start = start
+        self.end = end
+        self.service_id = service_id
+        self.patient_id = patient_id
+        self.source = source
+        self.product = product
+        self.language = language
+        self.identifiers = list(identifiers)
+        self.status = AttendanceStatus.UNDEFINED.value
+        self.cancelled = False
+        self.cancel_reason: str | None = None
+        self.deleted = False
+
+    @property
+    def active(self) -> bool:
+        return not (self.cancelled or self.deleted)
+
+    def require_active(self) -> None:
+        if not self.active:
+            state = "deleted" if self.deleted else "cancelled"
+            raise AppointmentClosed(
+                f"this appointment is {state}; it can no longer change",
+                appointment_id=str(self.id),
+            )
+
+    def reschedule(
+        self,
+        slot_id: UUID,
+        professional_id: UUID,
+        start: datetime,
+        end: datetime,
+        service_id: UUID,
+        product: str | None,
+    ) -> None:
+        self.require_active()
+        if slot_id == self.slot_id and service_id == self.service_id:
+            raise Conflict("the appointment is already in that slot", slot_id=str(slot_id))
+        self._rescheduled(
+            from_slot_id=self.slot_id,
+            slot_id=slot_id,
+            professional_id=professional_id,
+            start=start,
+            end=end,
+            service_id=service_id,
+            product=product,
+        )
+
+    def change_service(self, service_id: UUID, product: str | None) -> None:
+        self.require_active()
+        if service_id != self.service_id:
+            self._service_changed(service_id=service_id, product=product)
+
+    def cancel(self, reason: str | None) -> None:
+        self.require_active()
+        self._cancelled(reason=reason)
+
+    def delete(self) -> None:
+        if self.deleted:
+            raise AppointmentClosed("this appointment is already deleted")
+        self._deleted(was_cancelled=self.cancelled)
+
+    def set_status(self, status: str) -> None:
+        self.require_active()
+        status = choice(AttendanceStatus, status, "status")
+        if status != self.status:
+            self._status_set(status=status)
+
+    def add_identifier(self, system: str, value: str) -> None:
+        entry = {"system": system, "value": value}
+        if entry not in self.identifiers:
+            self._identifier_added(system=system, value=value)
+
+    @event("Rescheduled")
+    def _rescheduled(
+        self,
+        from_slot_id: UUID,
+        slot_id: UUID,
+        professional_id: UUID,
+        start: datetime,
+        end: datetime,
+        service_id: UUID,
+        product: str | None,
+    ) -> None:
+        self.slot_id = slot_id
+        self.professional_id = professional_id
+        self.start = start
+        self.end = end
+        self.service_id = service_id
+        self.product = product
+
+    @event("ServiceChanged")
+    def _service_changed(self, service_id: UUID, product: str | None) -> None:
+        self.service_id = service_id
+        self.product = product
+
+    @event("Cancelled")
+    def _cancelled(self, reason: str | None) -> None:
+        self.cancelled = True
+        self.cancel_reason = reason
+
+    @event("Deleted")
+    def _deleted(self, was_cancelled: bool) -> None:
+        self.deleted = True
+
+    @event("StatusSet")
+    def _status_set(self, status: str) -> None:
+        self.status = status
+
+    @event("IdentifierAdded")
+    def _identifier_added(self, system: str, value: str) -> None:
+        self.identifiers.append({"system": system, "value": value})

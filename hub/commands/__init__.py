@@ -1,0 +1,1 @@
+"""``hub`` subcommands, one module each (``register(subparsers)``)."""

@@ -1,0 +1,46 @@
+"""Configuration from the environment (CONTRACT: ``HUB_*`` variables)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Everything the hub reads from its environment; built in ``bootstrap``, never at import."""
+
+    model_config = SettingsConfigDict(env_prefix="HUB_", extra="ignore")
+
+    database_url: str = "sqlite:///./.hub/hub.db"
+    kafka_bootstrap: str = ""
+    kafka_topic_prefix: str = "hub"
+    kafka_partitions: int = Field(default=3, ge=1)
+    timezone: str = "America/Montreal"
+    log_format: Literal["console", "json"] = "console"
+    log_level: str = "INFO"
+    #: PostgreSQL connection pool size for the event store.
+    pool_size: int = Field(default=10, ge=1)
+    #: How many times a command is retried when another writer got to the slot first.
+    max_conflict_retries: int = Field(default=64, ge=1)
+
+    @field_validator("database_url")
+    @classmethod
+    def _known_scheme(cls, url: str) -> str:
+        if not url.startswith(("sqlite://", "postgresql://", "postgres://", "memory://")):
+            raise ValueError(
+                "HUB_DATABASE_URL must start with sqlite:///, postgresql:// or memory://"
+            )
+        return url
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, zone: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(zone)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"HUB_TIMEZONE {zone!r} is not a known IANA time zone") from None
+        return zone
