@@ -12,7 +12,7 @@ from uuid import UUID
 import structlog
 from eventsourcing.application import AggregateNotFoundError, Application, ProcessingEvent
 from eventsourcing.domain import Aggregate
-from eventsourcing.persistence import JSONTranscoder, RecordConflictError, Recording, Transcoding
+from eventsourcing.persistence import JSONTranscoder, ProcessRecorder, RecordConflictError, Recording, Transcoding
 
 from aggregates.errors import DomainError, NotFound
 from aggregates.slot import Slot
@@ -55,6 +55,11 @@ class HubApplication(Application[UUID]):
         super().__init__(env)
         self.clock = clock or (lambda: datetime.now(UTC))
         self.max_conflict_retries = max_conflict_retries
+
+    def construct_recorder(self) -> ProcessRecorder:
+        """A process recorder: the same events table, plus tracking written in the same
+        transaction, so processes that follow the log (notifications) write exactly once."""
+        return self.factory.process_recorder()
 
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         super().register_transcodings(transcoder)
