@@ -16,6 +16,8 @@ from aggregates.errors import DomainError
 COMMAND_MODULES = (
     "hub.commands.demo",
     "hub.commands.events",
+    "hub.commands.tokens",
+    "hub.commands.serve",
 )
 
 

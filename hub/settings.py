@@ -24,6 +24,8 @@ class Settings(BaseSettings):
     pool_size: int = Field(default=10, ge=1)
     #: How many times a command is retried when another writer got to the slot first.
     max_conflict_retries: int = Field(default=64, ge=1)
+    #: Largest HTTP request body the API accepts (bytes); larger ones get 413.
+    api_max_body_bytes: int = Field(default=1_048_576, ge=1024)
 
     @field_validator("database_url")
     @classmethod

@@ -1,0 +1,188 @@
+"""API tokens and idempotency records, kept in the event store's own database.
+
+Tokens are stored hashed (sha256 of the secret); idempotency records hold the first answer to
+a POST so that a retry with the same key replays it. On PostgreSQL and SQLite the tables live
+beside the events (same database, same connection pool); on ``memory://`` in this process.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from eventsourcing.postgres import PostgresDatastore
+from eventsourcing.sqlite import SQLiteDatastore
+
+
+@dataclass(frozen=True)
+class TokenRecord:
+    """A token as stored: never the secret, only its hash."""
+
+    token_hash: str
+    subject: str
+    role: str
+    clinic_ids: tuple[str, ...]
+    created_at: str
+    revoked_at: str | None = None
+
+
+@dataclass(frozen=True)
+class IdempotentAnswer:
+    """The first answer given to a POST carrying an ``Idempotency-Key``."""
+
+    request_hash: str
+    status: int
+    body: str
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat()
+
+
+class MemoryAccessStore:
+    """Tokens and idempotency records in this process (``memory://`` stores)."""
+
+    def __init__(self) -> None:
+        self._tokens: dict[str, TokenRecord] = {}
+        self._answers: dict[tuple[str, str], IdempotentAnswer] = {}
+        self._lock = threading.Lock()
+
+    def add_token(self, record: TokenRecord) -> None:
+        with self._lock:
+            self._tokens[record.token_hash] = record
+
+    def token(self, token_hash: str) -> TokenRecord | None:
+        return self._tokens.get(token_hash)
+
+    def revoke(self, subject: str) -> bool:
+        with self._lock:
+            for key, record in self._tokens.items():
+                if record.subject == subject and record.revoked_at is None:
+                    self._tokens[key] = TokenRecord(**{**record.__dict__, "revoked_at": _now()})
+                    return True
+        return False
+
+    def tokens(self) -> list[TokenRecord]:
+        return sorted(self._tokens.values(), key=lambda r: r.created_at)
+
+    def answer(self, subject: str, key: str) -> IdempotentAnswer | None:
+        return self._answers.get((subject, key))
+
+    def remember(self, subject: str, key: str, answer: IdempotentAnswer) -> IdempotentAnswer:
+        with self._lock:
+            return self._answers.setdefault((subject, key), answer)
+
+    def close(self) -> None:
+        """Nothing to release."""
+
+
+class SqlAccessStore:
+    """Tokens and idempotency records in two tables of the event store's database."""
+
+    def __init__(self, datastore: PostgresDatastore | SQLiteDatastore) -> None:
+        self.datastore = datastore
+        postgres = isinstance(datastore, PostgresDatastore)
+        self.mark = "%s" if postgres else "?"
+        prefix = f'"{datastore.schema}".' if postgres else ""
+        self.tokens_table = f"{prefix}hub_api_tokens"
+        self.answers_table = f"{prefix}hub_api_idempotency"
+        self._create_tables(postgres)
+
+    def _create_tables(self, postgres: bool) -> None:
+        statements = [
+            f"CREATE TABLE IF NOT EXISTS {self.tokens_table} (token_hash TEXT PRIMARY KEY, "
+            "subject TEXT NOT NULL UNIQUE, role TEXT NOT NULL, clinic_ids TEXT NOT NULL, "
+            "created_at TEXT NOT NULL, revoked_at TEXT)",
+            f"CREATE TABLE IF NOT EXISTS {self.answers_table} (subject TEXT NOT NULL, "
+            "key TEXT NOT NULL, request_hash TEXT NOT NULL, status INTEGER NOT NULL, "
+            "body TEXT NOT NULL, created_at TEXT NOT NULL, PRIMARY KEY (subject, key))",
+        ]
+        for statement in statements:
+            try:
+                with self.datastore.transaction(commit=True) as cursor:
+                    cursor.execute(statement)
+            except Exception as exc:  # noqa: BLE001 - a concurrent creator won: fine
+                if "already exists" not in str(exc) and "duplicate key" not in str(exc):
+                    raise
+
+    def _one(self, sql: str, params: tuple[Any, ...]) -> Any:
+        with self.datastore.transaction(commit=False) as cursor:
+            cursor.execute(sql.replace("?", self.mark), params)
+            return cursor.fetchone()
+
+    def _write(self, sql: str, params: tuple[Any, ...]) -> int:
+        with self.datastore.transaction(commit=True) as cursor:
+            cursor.execute(sql.replace("?", self.mark), params)
+            raw = getattr(cursor, "sqlite_cursor", cursor)
+            return int(raw.rowcount or 0)
+
+    @staticmethod
+    def _token(row: Any) -> TokenRecord:
+        values = tuple(row.values()) if isinstance(row, dict) else tuple(row)
+        token_hash, subject, role, clinic_ids, created_at, revoked_at = values
+        return TokenRecord(token_hash, subject, role, tuple(json.loads(clinic_ids)), created_at,
+                           revoked_at)
+
+    def add_token(self, record: TokenRecord) -> None:
+        self._write(
+            f"INSERT INTO {self.tokens_table} VALUES (?, ?, ?, ?, ?, ?)",
+            (record.token_hash, record.subject, record.role, json.dumps(list(record.clinic_ids)),
+             record.created_at, record.revoked_at),
+        )
+
+    def token(self, token_hash: str) -> TokenRecord | None:
+        row = self._one(
+            f"SELECT token_hash, subject, role, clinic_ids, created_at, revoked_at "
+            f"FROM {self.tokens_table} WHERE token_hash = ?", (token_hash,),
+        )
+        return self._token(row) if row else None
+
+    def revoke(self, subject: str) -> bool:
+        changed = self._write(
+            f"UPDATE {self.tokens_table} SET revoked_at = ? WHERE subject = ? AND revoked_at IS NULL",
+            (_now(), subject),
+        )
+        return bool(changed)
+
+    def tokens(self) -> list[TokenRecord]:
+        with self.datastore.transaction(commit=False) as cursor:
+            cursor.execute(
+                f"SELECT token_hash, subject, role, clinic_ids, created_at, revoked_at "
+                f"FROM {self.tokens_table} ORDER BY created_at"
+            )
+            return [self._token(row) for row in cursor.fetchall()]
+
+    def answer(self, subject: str, key: str) -> IdempotentAnswer | None:
+        row = self._one(
+            f"SELECT request_hash, status, body FROM {self.answers_table} "
+            "WHERE subject = ? AND key = ?", (subject, key),
+        )
+        if not row:
+            return None
+        values = tuple(row.values()) if isinstance(row, dict) else tuple(row)
+        return IdempotentAnswer(values[0], int(values[1]), values[2])
+
+    def remember(self, subject: str, key: str, answer: IdempotentAnswer) -> IdempotentAnswer:
+        """Store the first answer for a key; if another request stored one first, return it."""
+        self._write(
+            f"INSERT INTO {self.answers_table} VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+            (subject, key, answer.request_hash, answer.status, answer.body, _now()),
+        )
+        return self.answer(subject, key) or answer
+
+    def close(self) -> None:
+        """The datastore belongs to the application, which closes it."""
+
+
+AccessStore = MemoryAccessStore | SqlAccessStore
+
+
+def access_store_for(recorder: Any) -> AccessStore:
+    """The access store beside an application's recorder (same database, same pool)."""
+    datastore = getattr(recorder, "datastore", None)
+    if isinstance(datastore, PostgresDatastore | SQLiteDatastore):
+        return SqlAccessStore(datastore)
+    return MemoryAccessStore()

@@ -1,0 +1,1 @@
+"""The hub's HTTP API (FastAPI): ``create_app`` builds it; routers live in ``routes/``."""
