@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import random
 import time
 from collections.abc import Callable
@@ -40,6 +41,14 @@ class DateAsISO(Transcoding):
         return date.fromisoformat(data)
 
 
+def _copy_immutables_by_reference() -> None:
+    """UUIDs, instants and dates are immutable: let ``deepcopy`` (used by the aggregate
+    cache so that a refused command never leaves a half-changed aggregate behind) share
+    them instead of rebuilding each one through ``__reduce_ex__``."""
+    for immutable in (UUID, datetime, date):
+        copy._deepcopy_dispatch.setdefault(immutable, copy._deepcopy_atomic)  # type: ignore[attr-defined]
+
+
 class HubApplication(Application[UUID]):
     """Stamps every stored event with who acted, and retries optimistic-concurrency losses."""
 
@@ -52,6 +61,7 @@ class HubApplication(Application[UUID]):
         clock: Callable[[], datetime] | None = None,
         max_conflict_retries: int = 64,
     ) -> None:
+        _copy_immutables_by_reference()
         super().__init__(env)
         self.clock = clock or (lambda: datetime.now(UTC))
         self.max_conflict_retries = max_conflict_retries

@@ -21,4 +21,7 @@ def bootstrap(
     if configure_logs:
         configure_logging(settings.log_format, settings.log_level)
     env = persistence_env(settings.database_url, pool_size=settings.pool_size)
+    if settings.aggregate_cache_size:
+        env["AGGREGATE_CACHE_MAXSIZE"] = str(settings.aggregate_cache_size)
+        env["AGGREGATE_CACHE_FASTFORWARD"] = "y"
     return Scheduling(env=env, clock=clock, max_conflict_retries=settings.max_conflict_retries)

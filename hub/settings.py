@@ -22,6 +22,8 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     #: PostgreSQL connection pool size for the event store.
     pool_size: int = Field(default=10, ge=1)
+    #: Aggregates kept in memory (fast-forwarded from the store on each load); 0 disables.
+    aggregate_cache_size: int = Field(default=10_000, ge=0)
     #: How many times a command is retried when another writer got to the slot first.
     max_conflict_retries: int = Field(default=64, ge=1)
     #: Largest HTTP request body the API accepts (bytes); larger ones get 413.
