@@ -18,16 +18,17 @@ class Professional(Aggregate):
 
     @classmethod
     def register(
-        cls, clinic_id: UUID, name: str, type: str, licence: str | None = None
+        cls,
+        clinic_id: UUID,
+        name: str,
+        type: str,
+        licence: str | None = None,
+        id: UUID | None = None,
     ) -> Professional:
-        name = name.strip()
-        if not name:
-            raise InvalidValue("professional name must not be empty", field="name")
-        return cls(
-            clinic_id=clinic_id,
-            name=name,
-            type=choice(ProfessionalType, type, "type"),
-            licence=licence,
+        """``id`` is given by imports, so a re-import finds the professional it created."""
+        name, type = _checked(name, type)
+        return cls._create(
+            cls.Registered, id=id, clinic_id=clinic_id, name=name, type=type, licence=licence or None
         )
 
     @event("Registered")
@@ -37,6 +38,30 @@ class Professional(Aggregate):
         self.type = type
         self.licence = licence
 
+    def update(self, name: str, type: str, licence: str | None) -> bool:
+        """Record new details (an EMR re-import); return whether anything changed."""
+        name, type = _checked(name, type)
+        changes = {
+            k: v
+            for k, v in {"name": name, "type": type, "licence": licence or None}.items()
+            if getattr(self, k) != v
+        }
+        if changes:
+            self._updated(changes=changes)
+        return bool(changes)
+
+    @event("Updated")
+    def _updated(self, changes: dict[str, str | None]) -> None:
+        for key, value in changes.items():
+            setattr(self, key, value)
+
     @property
     def hub_notifies(self) -> bool:
         return self.type in NOTIFIED_TYPES
+
+
+def _checked(name: str, type: str) -> tuple[str, str]:
+    name = name.strip()
+    if not name:
+        raise InvalidValue("professional name must not be empty", field="name")
+    return name, choice(ProfessionalType, type, "type")

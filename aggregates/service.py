@@ -27,25 +27,11 @@ class Service(Aggregate):
         online: bool,
         cancellation_delay_hours: int,
         product: str | None = None,
+        id: UUID | None = None,
     ) -> Service:
-        name = name.strip()
-        if not name:
-            raise InvalidValue("service name must not be empty", field="name")
-        if duration_minutes < 1:
-            raise InvalidValue("duration_minutes must be at least 1", field="duration_minutes")
-        if cancellation_delay_hours < 0:
-            raise InvalidValue(
-                "cancellation_delay_hours must not be negative", field="cancellation_delay_hours"
-            )
-        return cls(
-            clinic_id=clinic_id,
-            name=name,
-            duration_minutes=duration_minutes,
-            category=choice(ServiceCategory, category, "category"),
-            online=online,
-            cancellation_delay_hours=cancellation_delay_hours,
-            product=(product or None),
-        )
+        """``id`` is given by imports, so a re-import finds the service it created."""
+        details = _checked(name, duration_minutes, category, online, cancellation_delay_hours, product)
+        return cls._create(cls.Defined, id=id, clinic_id=clinic_id, **details)
 
     @event("Defined")
     def __init__(
@@ -80,6 +66,54 @@ class Service(Aggregate):
         if online != self.online:
             self._online_changed(online=online)
 
+    def update(
+        self,
+        name: str,
+        duration_minutes: int,
+        category: str,
+        online: bool,
+        cancellation_delay_hours: int,
+        product: str | None = None,
+    ) -> bool:
+        """Record new details (an EMR re-import); return whether anything changed."""
+        details = _checked(name, duration_minutes, category, online, cancellation_delay_hours, product)
+        changes = {k: v for k, v in details.items() if getattr(self, k) != v}
+        if changes:
+            self._updated(changes=changes)
+        return bool(changes)
+
+    @event("Updated")
+    def _updated(self, changes: dict[str, object]) -> None:
+        for key, value in changes.items():
+            setattr(self, key, value)
+
     @event("OnlineChanged")
     def _online_changed(self, online: bool) -> None:
         self.online = online
+
+
+def _checked(
+    name: str,
+    duration_minutes: int,
+    category: str,
+    online: bool,
+    cancellation_delay_hours: int,
+    product: str | None,
+) -> dict[str, object]:
+    name = name.strip()
+    if not name:
+        raise InvalidValue("service name must not be empty", field="name")
+    if duration_minutes < 1:
+        raise InvalidValue("duration_minutes must be at least 1", field="duration_minutes")
+    if cancellation_delay_hours < 0:
+        raise InvalidValue(
+            "cancellation_delay_hours must not be negative", field="cancellation_delay_hours"
+        )
+    return {
+        "name": name,
+        "duration_minutes": duration_minutes,
+        "category": choice(ServiceCategory, category, "category"),
+        "online": online,
+        "cancellation_delay_hours": cancellation_delay_hours,
+        "product": product or None,
+    }

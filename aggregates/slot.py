@@ -50,7 +50,9 @@ class Slot(Aggregate):
         service_ids: list[UUID],
         products: list[str],
         locked: bool = False,
+        id: UUID | None = None,
     ) -> Slot:
+        """``id`` is given by feed ingestion, so a re-ingested slot is recognised."""
         require_aware(start, "start")
         require_aware(end, "end")
         if end <= start:
@@ -59,7 +61,8 @@ class Slot(Aggregate):
             raise InvalidValue("slot capacity must be at least 1", field="capacity")
         if not service_ids:
             raise InvalidValue("a slot must accept at least one service", field="service_ids")
-        return cls(
+        return cls._create(
+            cls.Opened,
             clinic_id=clinic_id,
             professional_id=professional_id,
             start=start,
@@ -68,6 +71,7 @@ class Slot(Aggregate):
             service_ids=list(dict.fromkeys(service_ids)),
             products=list(dict.fromkeys(p for p in products if p)),
             locked=locked,
+            id=id,
         )
 
     @event("Opened")

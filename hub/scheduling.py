@@ -45,10 +45,23 @@ class Scheduling(HubApplication):
         return Written(clinic.id, self.commit(clinic))
 
     def add_professional(
-        self, clinic_id: UUID, name: str, type: str, licence: str | None = None
+        self,
+        clinic_id: UUID,
+        name: str,
+        type: str,
+        licence: str | None = None,
+        id: UUID | None = None,
     ) -> Written:
         self.load(Clinic, clinic_id, "clinic")
-        professional = Professional.register(clinic_id, name, type, licence)
+        professional = Professional.register(clinic_id, name, type, licence, id=id)
+        return Written(professional.id, self.commit(professional))
+
+    def update_professional(
+        self, professional_id: UUID, name: str, type: str, licence: str | None = None
+    ) -> Written:
+        """Change a professional's name, type or licence (no event when nothing changed)."""
+        professional = self.load(Professional, professional_id, "professional")
+        professional.update(name, type, licence)
         return Written(professional.id, self.commit(professional))
 
     def add_service(
@@ -60,11 +73,28 @@ class Scheduling(HubApplication):
         online: bool,
         cancellation_delay_hours: int,
         product: str | None = None,
+        id: UUID | None = None,
     ) -> Written:
         self.load(Clinic, clinic_id, "clinic")
         service = Service.define(
-            clinic_id, name, duration_minutes, category, online, cancellation_delay_hours, product
+            clinic_id, name, duration_minutes, category, online, cancellation_delay_hours, product,
+            id=id,
         )
+        return Written(service.id, self.commit(service))
+
+    def update_service(
+        self,
+        service_id: UUID,
+        name: str,
+        duration_minutes: int,
+        category: str,
+        online: bool,
+        cancellation_delay_hours: int,
+        product: str | None = None,
+    ) -> Written:
+        """Change a service's details (no event when nothing changed)."""
+        service = self.load(Service, service_id, "service")
+        service.update(name, duration_minutes, category, online, cancellation_delay_hours, product)
         return Written(service.id, self.commit(service))
 
     # -- S2 ------------------------------------------------------------------------
