@@ -16,6 +16,7 @@ from aggregates.service import Service
 from aggregates.slot import Slot
 from aggregates.values import mask_nam
 from hub.bootstrap import bootstrap
+from hub.demo_directory import import_demo_directory
 from hub.logging import configure_logging
 from hub.scheduling import Scheduling
 from hub.settings import Settings
@@ -58,27 +59,22 @@ def build_day(app: Scheduling, zone: ZoneInfo, rng: random.Random) -> tuple[UUID
         f"Clinique des Érables (démo {runs})",
         {"street": "1200 boul. René-Lévesque", "city": "Québec", "province": "QC",
          "postal_code": "G1R 2B5"}, "418-555-0100", "public_health")
-    gp = app.add_professional(clinic.id, "Dre Isabelle Tremblay", "gp")
-    nurse = app.add_professional(clinic.id, "Marc Gagnon, inf.", "nurse")
-    specialist = app.add_professional(clinic.id, "Dr Paul Roy, cardiologue", "specialist")
-    consult = app.add_service(clinic.id, "Consultation", 15, "in_person", True, 24)
-    phone = app.add_service(clinic.id, "Suivi téléphonique", 15, "phone", True, 24)
-    vaccine = app.add_service(clinic.id, "Vaccin COVID-19 Pfizer", 10, "in_person", True, 12,
-                              "Pfizer-BioNTech")
-    app.add_service(clinic.id, "Note administrative", 5, "silent", False, 0)
+    ids = import_demo_directory(app, clinic.id)  # staff and services arrive as FHIR Bundles
+    gp, nurse, specialist = ids["gp"], ids["nurse"], ids["specialist"]
+    consult, phone, vaccine = ids["consult"], ids["phone"], ids["vaccine"]
     day = (datetime.now(zone) + timedelta(days=1)).date()
     slots: list[UUID] = []
     for hour in range(8, 12):
         for who, services, products, capacity in (
-            (gp.id, [consult.id, phone.id], [], 1),
-            (nurse.id, [vaccine.id], ["Pfizer-BioNTech"], 4),
-            (specialist.id, [consult.id], [], 1),
+            (gp, [consult, phone], [], 1),
+            (nurse, [vaccine], ["Pfizer-BioNTech"], 4),
+            (specialist, [consult], [], 1),
         ):
             for quarter in (0, 30):
                 start = datetime.combine(day, time(hour, quarter), zone)
                 slots.append(app.open_slot(clinic.id, who, start, start + timedelta(minutes=30),
                                            capacity, services, products,
-                                           locked=(hour == 11 and who == gp.id)).id)
+                                           locked=(hour == 11 and who == gp)).id)
     sources = ["emr", "portal", "admin", "citizen"]
     booked: list[UUID] = []
     n = 0
