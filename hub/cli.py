@@ -18,6 +18,7 @@ COMMAND_MODULES = (
     "hub.commands.events",
     "hub.commands.tokens",
     "hub.commands.serve",
+    "hub.commands.imports",
 )
 
 
