@@ -1,0 +1,1 @@
+"""HL7 v2 SIU scheduling messages: parse and build with hl7apy, MLLP transport, outbound feed."""

@@ -1,0 +1,170 @@
+"""Outbound SIU: follow the event log and send a clinic's appointments to the EMR that subscribed.
+
+One follower per subscribed sender, with its position tracked in the store (eventsourcing
+tracking records, ``hl7-out:{sender id}``). Delivery is at least once: a message is sent,
+its ACK checked, then the position advances. MSH-10 is derived from the log position, so a
+resend after a crash carries the same control id and the EMR can drop the duplicate.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Protocol
+
+import structlog
+from eventsourcing.persistence import Notification, Tracking
+
+from aggregates.appointment import Appointment
+from aggregates.emr import Hl7Sender
+from aggregates.patient import Patient
+from aggregates.professional import Professional
+from aggregates.service import Service
+from connectors.hl7v2.er7 import Hl7Problem, header, parse, segment, value
+from connectors.hl7v2.mllp import MllpClient, MllpError
+from connectors.hl7v2.siu_out import TRIGGERS, SiuContent, build_siu
+from hub.emr_feeds import EmrFeeds
+from hub.eventlog import describe
+
+if TYPE_CHECKING:
+    from hub.scheduling import Scheduling
+
+log = structlog.get_logger("connectors.hl7v2.outbound")
+APPOINTMENT_TOPICS = [f"{Appointment.__module__}:Appointment.{name}" for name in TRIGGERS]
+
+
+class Transport(Protocol):
+    def send(self, text: str) -> str: ...
+    def close(self) -> None: ...
+
+
+class DeliveryFailed(Exception):
+    """The EMR did not acknowledge a message after all retries; the feed stops there."""
+
+
+@dataclass(frozen=True)
+class FeedResult:
+    sent: int
+    skipped: int
+    position: int
+
+
+def ack_code(ack: str, control_id: str) -> str:
+    """MSA-1 of an ACK answering ``control_id``; raises ``MllpError`` for anything else."""
+    try:
+        message = parse(ack)
+    except Hl7Problem as exc:
+        raise MllpError(f"unreadable ACK: {exc}") from None
+    msa = segment(message, "MSA")
+    if msa is None or header(ack).message_type != "ACK":
+        raise MllpError("the answer is not an ACK with an MSA segment")
+    if value(msa, "msa_2") != control_id:
+        raise MllpError(f"ACK answers {value(msa, 'msa_2')!r}, not {control_id!r}")
+    return value(msa, "msa_1")
+
+
+class SiuFeed:
+    """Sends one sender's clinic appointments as SIU, from its tracked position."""
+
+    def __init__(self, app: Scheduling, sender: Hl7Sender,
+                 transport: Callable[[str, int], Transport] | None = None,
+                 retries: int = 5, backoff_seconds: float = 0.5, timeout: float = 5.0) -> None:
+        if sender.outbound is None:
+            raise ValueError(f"sender {sender.subject} has no outbound subscription")
+        self.app = app
+        self.sender = sender
+        self.tracking_name = f"hl7-out:{sender.id}"
+        factory = transport or (lambda host, port: MllpClient(host, port, timeout=timeout))
+        self.transport = factory(sender.outbound["host"], int(sender.outbound["port"]))
+        self.retries = retries
+        self.backoff_seconds = backoff_seconds
+
+    def position(self) -> int:
+        tracked = self.app.recorder.max_tracking_id(self.tracking_name) or 0
+        return max(tracked, int(self.sender.outbound["from_position"]))  # type: ignore[index]
+
+    def run_once(self, limit: int = 100) -> FeedResult:
+        """Send what is due (up to ``limit`` events); raises ``DeliveryFailed`` and keeps the position."""
+        sent = skipped = 0
+        position = self.position()
+        for notification in self.app.recorder.select_notifications(
+            position + 1, limit, topics=APPOINTMENT_TOPICS
+        ):
+            siu = self.siu_for(notification)
+            if siu is None:
+                skipped += 1
+            else:
+                self.deliver(siu, f"HUB{notification.id}")
+                sent += 1
+            self.app.recorder.insert_tracking(Tracking(self.tracking_name, notification.id))
+            position = notification.id
+        return FeedResult(sent, skipped, position)
+
+    def siu_for(self, notification: Notification) -> str | None:
+        record = describe(notification, self.app.mapper)
+        if record.meta.get("subject") == self.sender.subject:
+            return None  # the EMR's own change, echoed back: it knows already
+        trigger = TRIGGERS.get(record.type)
+        if trigger is None or (trigger == "S26" and record.data.get("status") != "absent"):
+            return None
+        appointment = self.app.repository.get(record.aggregate_id, version=record.version)
+        if appointment.clinic_id != self.sender.clinic_id:
+            return None
+        return build_siu(SiuContent(
+            trigger=trigger,
+            control_id=f"HUB{notification.id}",
+            receiving_application=self.sender.application,
+            receiving_facility=self.sender.facility,
+            appointment=appointment,
+            patient=self.app.load(Patient, appointment.patient_id, "patient"),
+            professional=self.app.load(Professional, appointment.professional_id, "professional"),
+            service=self.app.load(Service, appointment.service_id, "service"),
+        ))
+
+    def deliver(self, siu: str, control_id: str) -> None:
+        """Send until AA (or AE: the EMR refused the content; logged, not resent)."""
+        for attempt in range(1, self.retries + 1):
+            try:
+                code = ack_code(self.transport.send(siu), control_id)
+                if code in ("AA", "CA"):
+                    return
+                if code in ("AE", "CE"):
+                    log.warning("EMR refused an outbound SIU", sender=self.sender.subject,
+                                control_id=control_id)
+                    return
+                log.info("EMR rejected an outbound SIU; retrying", code=code, attempt=attempt)
+            except MllpError as exc:
+                log.info("outbound SIU not acknowledged; retrying", sender=self.sender.subject,
+                         control_id=control_id, attempt=attempt, error=str(exc))
+            if attempt < self.retries:
+                time.sleep(self.backoff_seconds * 2 ** (attempt - 1))
+        raise DeliveryFailed(f"{self.sender.subject}: no AA for {control_id} after {self.retries} tries")
+
+    def close(self) -> None:
+        self.transport.close()
+
+
+def run_feeds(app: Scheduling, stop: threading.Event, interval: float = 1.0, once: bool = False,
+              **feed_options: object) -> int:
+    """Follow every subscribed sender until ``stop`` is set (or one pass with ``once``)."""
+    total = 0
+    while not stop.is_set():
+        for sender in EmrFeeds(app).senders():
+            if sender.outbound is None:
+                continue
+            feed = SiuFeed(app, sender, **feed_options)  # type: ignore[arg-type]
+            try:
+                while (result := feed.run_once()).sent + result.skipped:
+                    total += result.sent
+            except DeliveryFailed as exc:
+                log.error("outbound SIU feed stopped", error=str(exc))
+                if once:
+                    raise
+            finally:
+                feed.close()
+        if once:
+            break
+        stop.wait(interval)
+    return total
