@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import tzinfo
 from typing import TYPE_CHECKING
+from uuid import UUID
 from zoneinfo import ZoneInfo
 
 import structlog
@@ -42,11 +44,15 @@ class Hl7Inbox:
         self.feeds = EmrFeeds(app)
         self.agenda = EmrAgenda(app)
 
-    def receive(self, text: str, channel: str = "mllp") -> str:
-        """Never raises: the answer is an ACK with AA, AE or AR and a readable reason."""
+    def receive(self, text: str, channel: str = "mllp",
+                may_act_for: Callable[[UUID], bool] | None = None) -> str:
+        """Never raises: the answer is an ACK with AA, AE or AR and a readable reason.
+
+        ``may_act_for(clinic_id)`` (HTTP: the token's clinic scope) refuses senders of other clinics.
+        """
         head = header(text)
         try:
-            return self._apply(text, head, channel)
+            return self._apply(text, head, channel, may_act_for)
         except Hl7Problem as problem:
             return self._refuse(head, problem, channel)
         except StoreBusy as exc:
@@ -59,7 +65,8 @@ class Hl7Inbox:
                                  "internal error: the message was not applied; send it again later")
             return self._refuse(head, problem, channel)
 
-    def _apply(self, text: str, head: Header, channel: str) -> str:
+    def _apply(self, text: str, head: Header, channel: str,
+               may_act_for: Callable[[UUID], bool] | None) -> str:
         message = parse(text)
         if not head.control_id:
             raise Hl7Problem("AR", REQUIRED_FIELD_MISSING, "MSH-10 (message control id) is empty",
@@ -76,6 +83,10 @@ class Hl7Inbox:
                 "AR", UNKNOWN_KEY_IDENTIFIER,
                 f"sender MSH-3={head.application}, MSH-4={head.facility} is not registered: "
                 "register it with POST /v1/clinics/{clinic_id}/hl7-senders", "MSH-3")
+        if may_act_for is not None and not may_act_for(sender.clinic_id):
+            raise Hl7Problem("AR", UNKNOWN_KEY_IDENTIFIER,
+                             f"this token does not act for the clinic of sender "
+                             f"MSH-3={head.application}, MSH-4={head.facility}", "MSH-3")
         mapping = self.profiles.for_sending_application(head.application)
         emr_message = to_emr_message(message, normalise(text), mapping, self.zone)
         with acting_as(Actor(subject=sender.subject, role="emr", channel=channel)):

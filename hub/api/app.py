@@ -18,6 +18,7 @@ from hub.settings import Settings
 ROUTER_MODULES = (
     "hub.api.routes.health",
     "hub.api.routes.clinics",
+    "hub.api.routes.hl7",
 )
 
 DESCRIPTION = """The appointment hub's native API (CONTRACT `/v1/...`).
