@@ -28,6 +28,11 @@ class Settings(BaseSettings):
     max_conflict_retries: int = Field(default=64, ge=1)
     #: Largest HTTP request body the API accepts (bytes); larger ones get 413.
     api_max_body_bytes: int = Field(default=1_048_576, ge=1024)
+    #: SMART Scheduling Links: booking portal deep link (``{slot_id}``, ``{clinic_id}``,
+    #: ``{service_id}`` are filled in); empty: no booking-deep-link extension is published.
+    smart_booking_link: str = ""
+    #: ``Cache-Control: max-age`` of the public ``$bulk-publish`` manifest and files (seconds).
+    smart_max_age: int = Field(default=60, ge=0)
 
     @field_validator("database_url")
     @classmethod

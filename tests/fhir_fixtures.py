@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 import fhirpathpy
+from fhirpathpy.models import models
 from fhir.resources.R4B import get_fhir_model_class
 
 from connectors.fhir import codes
@@ -81,7 +82,7 @@ def assert_valid(resource: dict[str, Any]) -> None:
     kind = resource["resourceType"]
     get_fhir_model_class(kind).model_validate(resource)
     for expression in INVARIANTS.get(kind, []):
-        result = fhirpathpy.evaluate(resource, expression)
+        result = fhirpathpy.evaluate(resource, expression, {}, models["r4"])
         assert result in ([True], []), f"{kind} breaks invariant {expression!r}: {result} in {resource}"
     for entry in resource.get("entry") or []:
         assert_valid(entry["resource"])

@@ -11,6 +11,7 @@ from fastapi import FastAPI
 from adapters.accessstore import access_store_for
 from hub.api.errors import BodyLimit, install_error_handlers
 from hub.bootstrap import bootstrap
+from hub.imports import Imports
 from hub.scheduling import Scheduling
 from hub.settings import Settings
 
@@ -19,6 +20,8 @@ ROUTER_MODULES = (
     "hub.api.routes.health",
     "hub.api.routes.clinics",
     "hub.api.routes.hl7",
+    "hub.api.routes.imports",
+    "hub.api.routes.fhir",
 )
 
 DESCRIPTION = """The appointment hub's native API (CONTRACT `/v1/...`).
@@ -44,9 +47,12 @@ def create_app(scheduling: Scheduling | None = None, settings: Settings | None =
         app.state.scheduling = application
         app.state.access = access_store_for(application.recorder)
         app.state.settings = settings
+        app.state.imports = Imports(application)
+        app.state.imports.resume_running()  # imports interrupted by a stop run again
         try:
             yield
         finally:
+            app.state.imports.close()
             app.state.access.close()
             if owned:
                 application.close()
