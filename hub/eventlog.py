@@ -61,15 +61,19 @@ def aggregate_type_of(topic: str) -> str:
 def describe(stored: StoredEvent | Notification, mapper: Mapper[UUID], position: int = 0) -> EventRecord:
     """Decode a stored event into an ``EventRecord``."""
     domain_event = mapper.to_domain_event(stored)
+    return describe_event(domain_event, getattr(stored, "id", position), stored.topic)
+
+
+def describe_event(domain_event: Any, position: int, topic: str) -> EventRecord:
+    """An ``EventRecord`` for an already decoded domain event at ``position`` in the log."""
     state = vars(domain_event)
-    position = getattr(stored, "id", position)
     return EventRecord(
         position=position,
-        id=event_id(stored.originator_id, stored.originator_version),
-        aggregate_id=UUID(str(stored.originator_id)),
-        aggregate_type=aggregate_type_of(stored.topic),
+        id=event_id(domain_event.originator_id, domain_event.originator_version),
+        aggregate_id=UUID(str(domain_event.originator_id)),
+        aggregate_type=aggregate_type_of(topic),
         type=type(domain_event).__name__,
-        version=stored.originator_version,
+        version=domain_event.originator_version,
         time=state["timestamp"],
         data={k: v for k, v in state.items() if k not in _ENVELOPE},
         meta=dict(state.get("meta") or {}),

@@ -1,0 +1,58 @@
+"""Audit (P5): every event with who (token subject and role), from which source, when, what.
+
+One row per stored event, already decoded to the public ``EventRecord`` shape: the global log
+behind ``/v1/events`` and any aggregate's history behind ``/v1/audit/{aggregate_id}``, without
+decoding the store per request.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from eventsourcing.utils import get_topic
+
+from hub.eventlog import describe_event, to_jsonable
+from projections.base import EVERY_TOPIC, ReadModelProjection, handles
+from projections.readmodel import Changes
+from projections.tables import Table
+
+T, I = "text", "int"
+EVENTS = "audit_events"
+
+
+class AuditProjection(ReadModelProjection):
+    """The event log, one decoded row per event, indexed by aggregate."""
+
+    name = "audit"
+    tables = (
+        Table(EVENTS, (
+            ("position", I), ("id", T), ("aggregate_id", T), ("aggregate_type", T), ("type", T),
+            ("version", I), ("time", T), ("subject", T), ("role", T), ("channel", T),
+            ("data", T), ("meta", T),
+        ), ("position",), (("aggregate_id", "version"),)),
+    )
+
+    @handles(EVERY_TOPIC)
+    def recorded(self, e: Any, position: int, changes: Changes) -> None:
+        record = describe_event(e, position, get_topic(type(e)))
+        meta = record.meta
+        changes.put(EVENTS, {
+            "position": position, "id": str(record.id), "aggregate_id": str(record.aggregate_id),
+            "aggregate_type": record.aggregate_type, "type": record.type,
+            "version": record.version, "time": record.time.isoformat(),
+            "subject": meta.get("subject"), "role": meta.get("role"),
+            "channel": meta.get("channel"),
+            "data": json.dumps(to_jsonable(record.data), ensure_ascii=False),
+            "meta": json.dumps(to_jsonable(meta), ensure_ascii=False),
+        })
+
+
+def as_item(row: dict[str, Any]) -> dict[str, Any]:
+    """An audit row in the CONTRACT's event shape (plus who, role and source)."""
+    return {
+        "position": row["position"], "id": row["id"], "aggregate_id": row["aggregate_id"],
+        "aggregate_type": row["aggregate_type"], "type": row["type"], "version": row["version"],
+        "time": row["time"], "data": json.loads(row["data"]), "meta": json.loads(row["meta"]),
+        "who": row["subject"], "role": row["role"], "source": row["channel"],
+    }

@@ -1,0 +1,112 @@
+"""Availability (S2, S4): remaining places per slot, by clinic, service, product and period.
+
+Mirrors ``Slot.remaining``: staff (EMR, admin) see ``capacity - booked``; the online view
+(portals, citizens) sees ``capacity - booked - held`` and never a locked slot, a service that
+is not bookable online, or an inactive clinic.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from projections.base import ReadModelProjection, handles
+from projections.readmodel import Changes
+from projections.tables import Table, instant
+
+T, I = "text", "int"
+SLOTS = "availability_slots"
+SERVICES = "availability_services"
+CLINICS = "availability_clinics"
+SLOT_SERVICES = "availability_slot_services"
+SLOT_PRODUCTS = "availability_slot_products"
+
+
+def _slot(event: str) -> str:
+    return f"aggregates.slot:Slot.{event}"
+
+
+class AvailabilityProjection(ReadModelProjection):
+    """Slots with their places, accepted services and assigned products."""
+
+    name = "availability"
+    tables = (
+        Table(SLOTS, (
+            ("slot_id", T), ("clinic_id", T), ("professional_id", T), ("start_at", T),
+            ("end_at", T), ("capacity", I), ("booked", I), ("held", I), ("locked", I),
+            ("last_position", I),
+        ), ("slot_id",), (("clinic_id", "start_at"), ("start_at",))),
+        Table(SLOT_SERVICES, (("slot_id", T), ("service_id", T)), ("slot_id", "service_id")),
+        Table(SLOT_PRODUCTS, (("slot_id", T), ("product", T)), ("slot_id", "product")),
+        Table(SERVICES, (("service_id", T), ("clinic_id", T), ("name", T), ("online", I),
+                         ("product", T)), ("service_id",)),
+        Table(CLINICS, (("clinic_id", T), ("name", T), ("application_type", T), ("active", I)),
+              ("clinic_id",)),
+    )
+
+    # -- slots ---------------------------------------------------------------------
+    @handles(_slot("Opened"))
+    def opened(self, e: Any, position: int, changes: Changes) -> None:
+        slot_id = str(e.originator_id)
+        changes.put(SLOTS, {
+            "slot_id": slot_id, "clinic_id": str(e.clinic_id),
+            "professional_id": str(e.professional_id), "start_at": instant(e.start),
+            "end_at": instant(e.end), "capacity": e.capacity, "booked": 0, "held": 0,
+            "locked": int(e.locked), "last_position": position,
+        })
+        for service_id in e.service_ids:
+            changes.put(SLOT_SERVICES, {"slot_id": slot_id, "service_id": str(service_id)})
+        for product in e.products:
+            changes.put(SLOT_PRODUCTS, {"slot_id": slot_id, "product": product})
+
+    @handles(_slot("PlaceReserved"), reads=SLOTS)
+    def reserved(self, e: Any, position: int, changes: Changes) -> None:
+        slot = changes.get(SLOTS, str(e.originator_id))
+        if slot is not None:
+            changes.update(SLOTS, slot["slot_id"], booked=slot["booked"] + 1,
+                           held=slot["held"] - (1 if e.from_held else 0), last_position=position)
+
+    @handles(_slot("PlaceReleased"), reads=SLOTS)
+    def released(self, e: Any, position: int, changes: Changes) -> None:
+        slot = changes.get(SLOTS, str(e.originator_id))
+        if slot is None:
+            return
+        changes.update(SLOTS, slot["slot_id"], booked=slot["booked"] - 1,
+                       held=slot["held"] + (1 if e.held else 0), last_position=position)
+        if e.associated_product:
+            changes.put(SLOT_PRODUCTS, {"slot_id": slot["slot_id"], "product": e.associated_product})
+
+    @handles(_slot("Locked"), reads=SLOTS)
+    def locked(self, e: Any, position: int, changes: Changes) -> None:
+        changes.update(SLOTS, str(e.originator_id), locked=1, last_position=position)
+
+    @handles(_slot("Unlocked"), reads=SLOTS)
+    def unlocked(self, e: Any, position: int, changes: Changes) -> None:
+        changes.update(SLOTS, str(e.originator_id), locked=0, last_position=position)
+
+    @handles(_slot("ProductAssigned"), reads=SLOTS)
+    def product_assigned(self, e: Any, position: int, changes: Changes) -> None:
+        if changes.update(SLOTS, str(e.originator_id), held=0, last_position=position):
+            changes.put(SLOT_PRODUCTS, {"slot_id": str(e.originator_id), "product": e.product})
+
+    # -- services and clinics ------------------------------------------------------
+    @handles("aggregates.service:Service.Defined")
+    def service_defined(self, e: Any, position: int, changes: Changes) -> None:
+        changes.put(SERVICES, {"service_id": str(e.originator_id), "clinic_id": str(e.clinic_id),
+                               "name": e.name, "online": int(e.online), "product": e.product})
+
+    @handles("aggregates.service:Service.OnlineChanged", reads=SERVICES)
+    def online_changed(self, e: Any, position: int, changes: Changes) -> None:
+        changes.update(SERVICES, str(e.originator_id), online=int(e.online))
+
+    @handles("aggregates.clinic:Clinic.Registered")
+    def clinic_registered(self, e: Any, position: int, changes: Changes) -> None:
+        changes.put(CLINICS, {"clinic_id": str(e.originator_id), "name": e.name,
+                              "application_type": e.application_type, "active": 1})
+
+    @handles("aggregates.clinic:Clinic.Deactivated", reads=CLINICS)
+    def clinic_deactivated(self, e: Any, position: int, changes: Changes) -> None:
+        changes.update(CLINICS, str(e.originator_id), active=0)
+
+    @handles("aggregates.clinic:Clinic.Activated", reads=CLINICS)
+    def clinic_activated(self, e: Any, position: int, changes: Changes) -> None:
+        changes.update(CLINICS, str(e.originator_id), active=1)

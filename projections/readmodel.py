@@ -1,0 +1,257 @@
+"""A projection's materialised view: its tables plus its tracking row, in one database.
+
+``ReadModel`` extends the eventsourcing library's tracking recorders (PostgreSQL, SQLite): the
+rows a batch of events changed and the batch's ``Tracking`` are written in one transaction, so
+every event is applied exactly once across crashes. The position is compare-and-set: a second
+runner that raced this one fails its batch instead of applying events twice.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from eventsourcing.persistence import IntegrityError, Tracking, TrackingRecorder
+from eventsourcing.postgres import PostgresDatastore, PostgresTrackingRecorder
+from eventsourcing.sqlite import SQLiteDatastore, SQLiteTrackingRecorder
+
+from projections.tables import Dialect, Row, Table
+
+SHADOW = "_shadow"
+_BULK = 200
+
+
+class PositionMoved(IntegrityError):
+    """Another runner moved this read model's position: the batch was rolled back."""
+
+
+class ReadModel(TrackingRecorder):
+    """Tables of one projection (live, or the ``_shadow`` copy a rebuild fills)."""
+
+    dialect: Dialect
+    tables: tuple[Table, ...]
+    suffix: str
+    tracking_table: str
+
+    def _setup(self, name: str, tables: tuple[Table, ...], suffix: str) -> None:
+        self.projection_name = name
+        self.tables = tables
+        self.suffix = suffix
+        self.by_name = {t.name: t for t in tables}
+
+    def physical(self, table: str) -> str:
+        return table + self.suffix
+
+    # -- transactions ------------------------------------------------------------------
+    @contextmanager
+    def transaction(self) -> Iterator[Any]:
+        with self.datastore.transaction(commit=True) as curs:  # type: ignore[attr-defined]
+            yield curs
+
+    def fetch(self, curs: Any, statement: str, params: Iterable[Any] = ()) -> list[Row]:
+        curs.execute(self.dialect.sql(statement), list(params))
+        return [dict(r) for r in curs.fetchall()]
+
+    def query(self, statement: str, params: Iterable[Any] = ()) -> list[Row]:
+        """Run a read query (``%s`` placeholders, ``{table}`` names) outside any batch."""
+        with self.datastore.transaction(commit=False) as curs:  # type: ignore[attr-defined]
+            return self.fetch(curs, self.expand(statement), params)
+
+    def expand(self, statement: str) -> str:
+        """Replace ``{suivi_appointments}``-style names with this model's qualified tables."""
+        names = {t.name: self.dialect.qualified(self.physical(t.name)) for t in self.tables}
+        return statement.format(**names)
+
+    # -- rows --------------------------------------------------------------------------
+    def load(self, curs: Any, table: Table, keys: list[Any]) -> dict[Any, Row]:
+        found: dict[Any, Row] = {}
+        step = 10_000 if self.dialect.kind == "postgres" else 500
+        for i in range(0, len(keys), step):
+            part = keys[i : i + step]
+            statement = self.dialect.select_keys(table, self.physical(table.name), len(part))
+            params = [part] if self.dialect.kind == "postgres" else part
+            curs.execute(statement, params)
+            for r in curs.fetchall():
+                row = dict(r)
+                found[table.key_of(row)] = row
+        return found
+
+    def store(self, curs: Any, table: Table, rows: list[Row], deleted: list[Any]) -> None:
+        physical = self.physical(table.name)
+        names = table.column_names
+        if deleted:
+            keys = [k if isinstance(k, tuple) else (k,) for k in deleted]
+            curs.executemany(self.dialect.delete(table, physical), keys)
+        if not rows:
+            return
+        values = [tuple(r.get(c) for c in names) for r in rows]
+        if self.dialect.kind == "postgres" and len(values) > _BULK:
+            self._copy_upsert(curs, table, physical, values)
+        else:
+            curs.executemany(self.dialect.upsert(table, physical), values)
+
+    def _copy_upsert(self, curs: Any, table: Table, physical: str, values: list[tuple]) -> None:
+        stage = f"stage_{table.name}"
+        cols = ", ".join(f'"{c}"' for c in table.column_names)
+        curs.execute(f'CREATE TEMP TABLE IF NOT EXISTS "{stage}" '
+                     f"(LIKE {self.dialect.qualified(physical)}) ON COMMIT DELETE ROWS")
+        with curs.copy(f'COPY "{stage}" ({cols}) FROM STDIN') as copy:
+            for value in values:
+                copy.write_row(value)
+        upsert = self.dialect.upsert(table, physical)
+        head, _, tail = upsert.partition(" VALUES (")
+        conflict = tail[tail.index(" ON CONFLICT") :]
+        curs.execute(f'{head} SELECT {cols} FROM "{stage}"{conflict}')
+        curs.execute(f'TRUNCATE "{stage}"')
+
+    def rows(self, table: str) -> list[Row]:
+        """Every row of a table in key order (tests and rebuild checks)."""
+        spec = self.by_name[table]
+        order = ", ".join(f'"{k}"' for k in spec.key)
+        return self.query(f"SELECT * FROM {{{table}}} ORDER BY {order}")
+
+    # -- tracking ----------------------------------------------------------------------
+    def position(self, application_name: str, curs: Any | None = None) -> int:
+        if curs is None:
+            return self.max_tracking_id(application_name) or 0
+        return self._max_tracking_id(application_name, curs) or 0  # type: ignore[attr-defined]
+
+    def track(self, curs: Any, tracking: Tracking, expected: int) -> None:
+        """Record the batch's position, if the position is still the one the batch began at."""
+        current = self._locked_position(curs, tracking.application_name)
+        if current != expected:
+            raise PositionMoved(
+                f"{self.projection_name}{self.suffix} moved to {current} (expected {expected})"
+            )
+        if tracking.notification_id > current:
+            self._insert_tracking(curs, tracking)  # type: ignore[attr-defined]
+
+    def _locked_position(self, curs: Any, application_name: str) -> int:
+        lock = " FOR UPDATE" if self.dialect.kind == "postgres" else ""
+        statement = (f"SELECT notification_id FROM {self.dialect.qualified(self.tracking_table)} "
+                     f"WHERE application_name = %s{lock}")
+        curs.execute(self.dialect.sql(statement), [application_name])
+        row = curs.fetchone()
+        return (row["notification_id"] if row else 0) or 0
+
+    # -- lifecycle ---------------------------------------------------------------------
+    def table_exists(self, curs: Any, physical: str) -> bool:
+        curs.execute(self.dialect.table_exists_sql(), [self.dialect.exists_param(physical)])
+        return bool(list(dict(curs.fetchone()).values())[0])
+
+    def create_tables(self) -> None:
+        with self.transaction() as curs:
+            for table in self.tables:
+                if not self.table_exists(curs, self.physical(table.name)):
+                    for statement in self.dialect.create(table, self.physical(table.name)):
+                        curs.execute(statement)
+
+    def drop_tables(self, curs: Any) -> None:
+        for name in [*(self.physical(t.name) for t in self.tables), self.tracking_table]:
+            curs.execute(f"DROP TABLE IF EXISTS {self.dialect.qualified(name)}")
+
+    def replace(self, curs: Any, live: ReadModel) -> None:
+        """Inside the caller's transaction: drop ``live``'s tables, rename ours into place."""
+        live.drop_tables(curs)
+        pairs = [(self.physical(t.name), live.physical(t.name)) for t in self.tables]
+        pairs.append((self.tracking_table, live.tracking_table))
+        for old, new in pairs:
+            curs.execute(f'ALTER TABLE {self.dialect.qualified(old)} RENAME TO "{new}"')
+
+    def lock_for_swap(self, curs: Any) -> None:
+        """Hold the write lock on these tables until the transaction ends."""
+        if self.dialect.kind == "postgres":
+            names = [self.dialect.qualified(self.physical(t.name)) for t in self.tables]
+            names.append(self.dialect.qualified(self.tracking_table))
+            curs.execute(f"LOCK TABLE {', '.join(names)} IN ACCESS EXCLUSIVE MODE")
+        else:
+            curs.execute(f"UPDATE {self.dialect.qualified(self.tracking_table)} "
+                         "SET notification_id = notification_id WHERE 1 = 0")
+
+
+class PostgresReadModel(ReadModel, PostgresTrackingRecorder):
+    def __init__(self, datastore: PostgresDatastore, name: str, tables: tuple[Table, ...],
+                 suffix: str = "") -> None:
+        self.tracking_table = f"{name}_tracking{suffix}"
+        PostgresTrackingRecorder.__init__(self, datastore, tracking_table_name=self.tracking_table)
+        self.dialect = Dialect("postgres", datastore.schema)
+        self._setup(name, tables, suffix)
+
+
+class SQLiteReadModel(ReadModel, SQLiteTrackingRecorder):
+    """The library's SQLite tracking recorder, with a tracking table of its own."""
+
+    def __init__(self, datastore: SQLiteDatastore, name: str, tables: tuple[Table, ...],
+                 suffix: str = "") -> None:
+        self.tracking_table = f"{name}_tracking{suffix}"
+        SQLiteTrackingRecorder.__init__(self, datastore)
+        table = f'"{self.tracking_table}"'
+        self.insert_tracking_statement = (
+            f"INSERT INTO {table} VALUES (:application_name, :notification_id) "
+            "ON CONFLICT (application_name) DO UPDATE SET notification_id = :notification_id "
+            f"WHERE {table}.notification_id < :notification_id RETURNING notification_id"
+        )
+        self.select_max_tracking_id_statement = (
+            f"SELECT MAX(notification_id) FROM {table} WHERE application_name=?"
+        )
+        self.dialect = Dialect("sqlite")
+        self._setup(name, tables, suffix)
+
+    def construct_create_table_statements(self) -> list[str]:
+        return [
+            f'CREATE TABLE IF NOT EXISTS "{self.tracking_table}" (application_name TEXT, '
+            "notification_id INTEGER, PRIMARY KEY (application_name)) WITHOUT ROWID"
+        ]
+
+
+class Changes:
+    """The rows one batch of events touches: loaded once, changed in memory, written together."""
+
+    def __init__(self, model: ReadModel, curs: Any) -> None:
+        self.model = model
+        self.curs = curs
+        self.rows: dict[str, dict[Any, Row | None]] = defaultdict(dict)
+        self.dirty: dict[str, set[Any]] = defaultdict(set)
+
+    def prefetch(self, wanted: dict[str, set[Any]]) -> None:
+        for name, keys in wanted.items():
+            cache = self.rows[name]
+            missing = [k for k in keys if k not in cache]
+            if not missing:
+                continue
+            found = self.model.load(self.curs, self.model.by_name[name], missing)
+            for key in missing:
+                cache[key] = found.get(key)
+
+    def get(self, table: str, key: Any) -> Row | None:
+        cache = self.rows[table]
+        if key not in cache:
+            cache[key] = self.model.load(self.curs, self.model.by_name[table], [key]).get(key)
+        return cache[key]
+
+    def put(self, table: str, row: Row) -> None:
+        key = self.model.by_name[table].key_of(row)
+        self.rows[table][key] = row
+        self.dirty[table].add(key)
+
+    def update(self, table: str, key: Any, **fields: Any) -> Row | None:
+        """Change some fields of a row; a row the model never saw is left alone."""
+        row = self.get(table, key)
+        if row is not None:
+            row.update(fields)
+            self.dirty[table].add(key)
+        return row
+
+    def delete(self, table: str, key: Any) -> None:
+        self.rows[table][key] = None
+        self.dirty[table].add(key)
+
+    def flush(self) -> None:
+        for name, keys in self.dirty.items():
+            cache = self.rows[name]
+            kept = [cache[k] for k in keys if cache[k] is not None]
+            gone = [k for k in keys if cache[k] is None]
+            self.model.store(self.curs, self.model.by_name[name], kept, gone)  # type: ignore[arg-type]
+        self.dirty.clear()

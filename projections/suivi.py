@@ -1,0 +1,146 @@
+"""Suivi (seed 000 §2–3, seed 001 §3): a clinic's appointments of the day, and patient history.
+
+One row per appointment (deleted appointments leave the list), beside the names it shows
+(patients, services, professionals, clinics), joined when read, so a patient's new name shows
+on all their rows at once. Two hooks for later parts of the hub:
+
+- confirmation status: ``AppointmentCommunication`` events (``aggregates/notification.py``)
+  fill ``suivi_communications``, read beside each appointment;
+- account icons: ``account_identity`` and ``account_association`` are ``grey`` (booked
+  without an account, seed 001 §3.4) until citizen-account events set ``red`` or ``green``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aggregates.patient import NAM_SYSTEM
+from aggregates.values import mask_nam
+from projections.base import ReadModelProjection, handles
+from projections.readmodel import Changes
+from projections.tables import Table, instant
+
+T, I = "text", "int"
+APPOINTMENTS = "suivi_appointments"
+PATIENTS = "suivi_patients"
+COMMUNICATIONS = "suivi_communications"
+NOTIFICATION = "aggregates.notification:AppointmentCommunication"
+
+
+def _appointment(event: str) -> str:
+    return f"aggregates.appointment:Appointment.{event}"
+
+
+class SuiviProjection(ReadModelProjection):
+    """Appointments by clinic and day, with what staff see in each Suivi row."""
+
+    name = "suivi"
+    tables = (
+        Table(APPOINTMENTS, (
+            ("appointment_id", T), ("clinic_id", T), ("slot_id", T), ("start_at", T), ("end_at", T),
+            ("patient_id", T), ("service_id", T), ("product", T), ("professional_id", T),
+            ("source", T), ("status", T), ("cancelled", I), ("cancel_reason", T),
+            ("account_identity", T), ("account_association", T), ("booked_at", T),
+            ("last_position", I),
+        ), ("appointment_id",), (("clinic_id", "start_at"), ("patient_id", "start_at"))),
+        Table(PATIENTS, (("patient_id", T), ("first_name", T), ("last_name", T), ("nam_masked", T)),
+              ("patient_id",)),
+        Table("suivi_services", (("service_id", T), ("clinic_id", T), ("name", T)), ("service_id",)),
+        Table("suivi_professionals", (("professional_id", T), ("clinic_id", T), ("name", T)),
+              ("professional_id",)),
+        Table("suivi_clinics", (("clinic_id", T), ("name", T)), ("clinic_id",)),
+        Table(COMMUNICATIONS, (("communication_id", T), ("appointment_id", T), ("status", T),
+                               ("channel", T), ("address", T), ("at", T)),
+              ("communication_id",), (("appointment_id",),)),
+    )
+
+    # -- names ---------------------------------------------------------------------
+    @handles("aggregates.clinic:Clinic.Registered")
+    def clinic_registered(self, e: Any, position: int, changes: Changes) -> None:
+        changes.put("suivi_clinics", {"clinic_id": str(e.originator_id), "name": e.name})
+
+    @handles("aggregates.professional:Professional.Registered")
+    def professional_registered(self, e: Any, position: int, changes: Changes) -> None:
+        changes.put("suivi_professionals", {"professional_id": str(e.originator_id),
+                                            "clinic_id": str(e.clinic_id), "name": e.name})
+
+    @handles("aggregates.service:Service.Defined")
+    def service_defined(self, e: Any, position: int, changes: Changes) -> None:
+        changes.put("suivi_services", {"service_id": str(e.originator_id),
+                                       "clinic_id": str(e.clinic_id), "name": e.name})
+
+    @handles("aggregates.patient:Patient.Registered")
+    def patient_registered(self, e: Any, position: int, changes: Changes) -> None:
+        changes.put(PATIENTS, {"patient_id": str(e.originator_id), "first_name": e.first_name,
+                               "last_name": e.last_name, "nam_masked": _masked(e.identifiers)})
+
+    @handles("aggregates.patient:Patient.DetailsUpdated", reads=PATIENTS)
+    def patient_updated(self, e: Any, position: int, changes: Changes) -> None:
+        fields = {k: e.changes[k] for k in ("first_name", "last_name") if k in e.changes}
+        nam = _masked(e.new_identifiers)
+        if nam:
+            fields["nam_masked"] = nam
+        if fields:
+            changes.update(PATIENTS, str(e.originator_id), **fields)
+
+    # -- appointments --------------------------------------------------------------
+    @handles(_appointment("Booked"))
+    def booked(self, e: Any, position: int, changes: Changes) -> None:
+        changes.put(APPOINTMENTS, {
+            "appointment_id": str(e.originator_id), "clinic_id": str(e.clinic_id),
+            "slot_id": str(e.slot_id), "start_at": instant(e.start), "end_at": instant(e.end),
+            "patient_id": str(e.patient_id), "service_id": str(e.service_id), "product": e.product,
+            "professional_id": str(e.professional_id), "source": e.source, "status": "undefined",
+            "cancelled": 0, "cancel_reason": None, "account_identity": "grey",
+            "account_association": "grey", "booked_at": instant(e.timestamp), "last_position": position,
+        })
+
+    @handles(_appointment("Rescheduled"), reads=APPOINTMENTS)
+    def rescheduled(self, e: Any, position: int, changes: Changes) -> None:
+        changes.update(APPOINTMENTS, str(e.originator_id), slot_id=str(e.slot_id),
+                       professional_id=str(e.professional_id), start_at=instant(e.start),
+                       end_at=instant(e.end), service_id=str(e.service_id), product=e.product,
+                       last_position=position)
+
+    @handles(_appointment("ServiceChanged"), reads=APPOINTMENTS)
+    def service_changed(self, e: Any, position: int, changes: Changes) -> None:
+        changes.update(APPOINTMENTS, str(e.originator_id), service_id=str(e.service_id),
+                       product=e.product, last_position=position)
+
+    @handles(_appointment("Cancelled"), reads=APPOINTMENTS)
+    def cancelled(self, e: Any, position: int, changes: Changes) -> None:
+        changes.update(APPOINTMENTS, str(e.originator_id), cancelled=1, cancel_reason=e.reason,
+                       last_position=position)
+
+    @handles(_appointment("StatusSet"), reads=APPOINTMENTS)
+    def status_set(self, e: Any, position: int, changes: Changes) -> None:
+        changes.update(APPOINTMENTS, str(e.originator_id), status=e.status, last_position=position)
+
+    @handles(_appointment("Deleted"))
+    def deleted(self, e: Any, position: int, changes: Changes) -> None:
+        changes.delete(APPOINTMENTS, str(e.originator_id))
+
+    # -- confirmation status (hook for aggregates/notification.py) -----------------------
+    @handles(f"{NOTIFICATION}.Opened")
+    def communication_opened(self, e: Any, position: int, changes: Changes) -> None:
+        changes.put(COMMUNICATIONS, {"communication_id": str(e.originator_id),
+                                     "appointment_id": str(e.appointment_id), "status": None,
+                                     "channel": None, "address": None, "at": None})
+
+    @handles(f"{NOTIFICATION}.MessageSent", reads=COMMUNICATIONS)
+    def message_sent(self, e: Any, position: int, changes: Changes) -> None:
+        row = changes.get(COMMUNICATIONS, str(e.originator_id))
+        if row is None or (row["status"] == "confirmed" and e.kind == "reminder"):
+            return
+        changes.update(COMMUNICATIONS, str(e.originator_id), status="confirmation_sent",
+                       channel=e.channel, address=e.address, at=instant(e.at))
+
+    @handles(f"{NOTIFICATION}.PresenceConfirmed", reads=COMMUNICATIONS)
+    def presence_confirmed(self, e: Any, position: int, changes: Changes) -> None:
+        changes.update(COMMUNICATIONS, str(e.originator_id), status="confirmed",
+                       channel=e.channel, at=instant(e.at))
+
+
+def _masked(identifiers: list[dict[str, str]]) -> str | None:
+    nam = next((i["value"] for i in identifiers if i.get("system") == NAM_SYSTEM), None)
+    return mask_nam(nam) if nam else None
