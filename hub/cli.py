@@ -20,6 +20,7 @@ COMMAND_MODULES = (
     "hub.commands.serve",
     "hub.commands.imports",
     "hub.commands.mllp",
+    "hub.commands.projections",
 )
 
 

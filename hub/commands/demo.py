@@ -10,12 +10,9 @@ from zoneinfo import ZoneInfo
 
 from aggregates.appointment import Appointment
 from aggregates.errors import DomainError
-from aggregates.patient import Patient
-from aggregates.professional import Professional
-from aggregates.service import Service
 from aggregates.slot import Slot
-from aggregates.values import mask_nam
 from hub.bootstrap import bootstrap
+from hub.commands.projections import suivi_table
 from hub.demo_directory import import_demo_directory
 from hub.logging import configure_logging
 from hub.scheduling import Scheduling
@@ -104,27 +101,6 @@ def build_day(app: Scheduling, zone: ZoneInfo, rng: random.Random) -> tuple[UUID
     return clinic.id, datetime.combine(day, time(0), zone)
 
 
-def suivi_rows(app: Scheduling, clinic_id: UUID) -> list[dict[str, str]]:
-    """Suivi for the demo's clinic (read straight from its aggregates)."""
-    rows = []
-    for n in app.recorder.select_notifications(start=1, limit=1_000_000,
-                                               topics=["aggregates.appointment:Appointment.Booked"]):
-        appointment = app.load(Appointment, n.originator_id, "appointment")
-        if appointment.clinic_id != clinic_id or appointment.deleted:
-            continue
-        patient = app.load(Patient, appointment.patient_id, "patient")
-        service = app.load(Service, appointment.service_id, "service")
-        professional = app.load(Professional, appointment.professional_id, "professional")
-        rows.append({
-            "time": appointment.start.strftime("%H:%M"),
-            "patient": patient.name, "nam": mask_nam(patient.nam), "service": service.name,
-            "product": appointment.product or "", "professional": professional.name,
-            "source": appointment.source,
-            "status": "cancelled" if appointment.cancelled else appointment.status,
-        })
-    return sorted(rows, key=lambda r: (r["time"], r["professional"]))
-
-
 def print_table(rows: list[dict[str, str]]) -> None:
     if not rows:
         print("(no appointments)")
@@ -144,7 +120,7 @@ def run(args: argparse.Namespace) -> int:
     zone = ZoneInfo(settings.timezone)
     rng = random.Random(args.seed)
     clinic_id, day = build_day(app, zone, rng)
-    rows = suivi_rows(app, clinic_id)
+    rows = suivi_table(app, settings, clinic_id, day.date())
     print(f"\nSuivi — {day:%Y-%m-%d} — clinic {clinic_id}")
     print_table(rows)
     print(f"\n{len(rows)} appointments; event log head at position {app.head()} "
