@@ -125,6 +125,13 @@ class Projector:
             self._thread.join(timeout=10)
             self._thread = None
 
+    def close(self) -> None:
+        """Stop following and close the read models' connections."""
+        self.stop()
+        factory = getattr(self, "factory", None)
+        if factory is not None:
+            factory.close()
+
     def wait(self, name: str, position: int, timeout: float) -> bool:
         """Block until projection ``name`` applied ``position`` (read-your-writes)."""
         try:
