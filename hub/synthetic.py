@@ -63,9 +63,13 @@ def write_history(
     seed: int = 0,
     clinics: int = 8,
     save_every: int = 5_000,
+    first_patient: int = 0,
     progress: Callable[[int], None] | None = None,
 ) -> int:
-    """Write at least ``events`` events (S1–S5 commands) in bulk; return how many were written."""
+    """Write at least ``events`` events (S1–S5 commands) in bulk; return how many were written.
+
+    Patients are numbered from ``first_patient`` (their NAMs must not exist in the store yet).
+    """
     rng = random.Random(seed)
     today = date(2026, 1, 1)
     first_day = datetime(2026, 3, 2, tzinfo=UTC)
@@ -87,7 +91,7 @@ def write_history(
         setups.append(_ClinicSetup(clinic, pros, services))
         window.add(clinic, *pros, *services)
     patients: list[Patient] = []
-    next_patient = 0
+    next_patient = first_patient
     slots: dict[UUID, Slot] = {}
     live: list[Appointment] = []
 

@@ -72,7 +72,7 @@ def _bar(name: str, enabled: bool, bars: list[tqdm]) -> Callable[[int, int], Cal
                    disable=not enabled, file=sys.stderr, dynamic_ncols=True)
         bars.append(bar)
         if position:
-            bar.write(f"{name}: resuming the rebuild at position {position} of {target}")
+            tqdm.write(f"{name}: resuming the rebuild at position {position} of {target}", file=sys.stderr)
         return bar.update
 
     return start

@@ -1,0 +1,88 @@
+"""Suivi's confirmation hook, the audit rows (who, role, source) and availability's online view."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from types import SimpleNamespace
+from uuid import uuid4
+from zoneinfo import ZoneInfo
+
+from eventsourcing.persistence import Tracking
+
+from hub.actor import Actor, acting_as
+from projections.queries import SuiviFilter, audit_of, availability, events_after, suivi
+from projections.registry import build_projector
+from tests.conftest import Setup, future, make_app, patient
+
+ZONE = ZoneInfo("America/Montreal")
+COMMUNICATION = "aggregates.notification:AppointmentCommunication"
+
+
+def test_confirmation_status_comes_from_appointment_communication_events() -> None:
+    app = make_app("memory://")
+    projector = build_projector(app, ["suivi"])
+    setup = Setup(app)
+    booked = app.book(setup.slot, setup.consult, patient(1), "emr")
+    projector.catch_up()
+    projection = projector.get("suivi")
+    communication = uuid4()
+    at = datetime(2026, 3, 1, 12, tzinfo=UTC)
+    events = [
+        (1, f"{COMMUNICATION}.Opened", SimpleNamespace(originator_id=communication, appointment_id=booked.id)),
+        (2, f"{COMMUNICATION}.MessageSent", SimpleNamespace(
+            originator_id=communication, kind="confirmation", channel="sms", address="+15145550000", at=at)),
+        (3, f"{COMMUNICATION}.PresenceConfirmed", SimpleNamespace(originator_id=communication, channel="sms", at=at)),
+        (4, f"{COMMUNICATION}.MessageSent", SimpleNamespace(
+            originator_id=communication, kind="reminder", channel="email", address="p@x.ca", at=at)),
+    ]
+    head = app.head()
+    with projection.view.transaction() as curs:
+        projection.apply(curs, events, Tracking(app.name, head + 4), head)
+    day = future(72).astimezone(ZONE).date()
+    [row] = suivi(projection.view, SuiviFilter(str(setup.clinic), day), ZONE)
+    assert row["confirmation"]["status"] == "confirmed"  # a later reminder keeps "confirmed"
+    assert row["confirmation"]["channel"] == "sms"
+    assert row["account"] == {"identity": "grey", "association": "grey"}
+    projector.close()
+
+
+def test_audit_rows_say_who_in_which_role_from_which_source() -> None:
+    app = make_app("memory://")
+    projector = build_projector(app, ["audit"])
+    setup = Setup(app)
+    with acting_as(Actor("desk-7", "clinic_staff", "http")):
+        booked = app.book(setup.slot, setup.consult, patient(1), "admin")
+        app.set_status(booked.id, "present")
+    projector.catch_up()
+    view = projector.get("audit").view
+    history = audit_of(view, str(booked.id))
+    assert [e["type"] for e in history] == ["Booked", "StatusSet"]
+    assert {(e["who"], e["role"], e["source"]) for e in history} == {("desk-7", "clinic_staff", "http")}
+    assert history[1]["data"] == {"status": "present"}
+    log = events_after(view, 0, 1_000)
+    assert [e["position"] for e in log] == list(range(1, app.head() + 1))
+    assert events_after(view, app.head() - 1, 5)[0]["position"] == app.head()
+    projector.close()
+
+
+def test_online_availability_hides_locked_slots_and_offline_services() -> None:
+    app = make_app("memory://")
+    projector = build_projector(app, ["availability"])
+    setup = Setup(app)
+    locked = setup.open_slot(capacity=2, locked=True, hours=80)
+    offline = app.add_service(setup.clinic, "Note", 5, "silent", False, 0).id
+    start = future(90)
+    offline_only = app.open_slot(setup.clinic, setup.gp, start, future(91), 1, [offline]).id
+    app.book(setup.slot, setup.consult, patient(1), "portal")
+    projector.catch_up()
+    view = projector.get("availability").view
+    staff = {i["slot_id"]: i for i in availability(view, future(0), future(200), online=False)}
+    online = {i["slot_id"]: i for i in availability(view, future(0), future(200), online=True)}
+    assert set(staff) == {str(setup.slot), str(locked), str(offline_only)}
+    assert set(online) == {str(setup.slot)}
+    assert staff[str(setup.slot)]["remaining"] == online[str(setup.slot)]["remaining"] == 9
+    assert str(offline) not in online[str(setup.slot)]["service_ids"]
+    by_service = availability(view, future(0), future(200), online=False, service_id=str(offline))
+    assert [i["slot_id"] for i in by_service] == [str(offline_only)]
+    assert availability(view, future(0), future(200), online=False, product="Moderna") == []
+    projector.close()
