@@ -94,6 +94,14 @@ class AvailabilityProjection(ReadModelProjection):
         changes.put(SERVICES, {"service_id": str(e.originator_id), "clinic_id": str(e.clinic_id),
                                "name": e.name, "online": int(e.online), "product": e.product})
 
+    @handles("aggregates.service:Service.Updated", reads=SERVICES)
+    def service_updated(self, e: Any, position: int, changes: Changes) -> None:
+        fields = {k: e.changes[k] for k in ("name", "product") if k in e.changes}
+        if "online" in e.changes:
+            fields["online"] = int(e.changes["online"])
+        if fields:
+            changes.update(SERVICES, str(e.originator_id), **fields)
+
     @handles("aggregates.service:Service.OnlineChanged", reads=SERVICES)
     def online_changed(self, e: Any, position: int, changes: Changes) -> None:
         changes.update(SERVICES, str(e.originator_id), online=int(e.online))

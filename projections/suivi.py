@@ -64,10 +64,20 @@ class SuiviProjection(ReadModelProjection):
         changes.put("suivi_professionals", {"professional_id": str(e.originator_id),
                                             "clinic_id": str(e.clinic_id), "name": e.name})
 
+    @handles("aggregates.professional:Professional.Updated", reads="suivi_professionals")
+    def professional_updated(self, e: Any, position: int, changes: Changes) -> None:
+        if "name" in e.changes:
+            changes.update("suivi_professionals", str(e.originator_id), name=e.changes["name"])
+
     @handles("aggregates.service:Service.Defined")
     def service_defined(self, e: Any, position: int, changes: Changes) -> None:
         changes.put("suivi_services", {"service_id": str(e.originator_id),
                                        "clinic_id": str(e.clinic_id), "name": e.name})
+
+    @handles("aggregates.service:Service.Updated", reads="suivi_services")
+    def service_updated(self, e: Any, position: int, changes: Changes) -> None:
+        if "name" in e.changes:
+            changes.update("suivi_services", str(e.originator_id), name=e.changes["name"])
 
     @handles("aggregates.patient:Patient.Registered")
     def patient_registered(self, e: Any, position: int, changes: Changes) -> None:

@@ -4,6 +4,7 @@ projection equals the same projection rebuilt from zero, and both agree with the
 from __future__ import annotations
 
 from datetime import timedelta
+from uuid import UUID
 from zoneinfo import ZoneInfo
 
 from hypothesis import HealthCheck, event, given, settings
@@ -12,6 +13,8 @@ from hypothesis import strategies as st
 from aggregates.appointment import Appointment
 from aggregates.errors import DomainError
 from aggregates.patient import Patient
+from aggregates.professional import Professional
+from aggregates.service import Service
 from aggregates.slot import Slot
 from hub.scheduling import Scheduling
 from projections.queries import availability
@@ -29,6 +32,8 @@ ARGS = {
     "lock": (index,), "unlock": (index,), "assign": (index, st.sampled_from(["Pfizer", "Moderna"])),
     "service": (index, index), "rename": (st.integers(0, 6), st.sampled_from(["Roy", "Côté"])),
     "project": (st.integers(1, 7),),
+    "reservice": (index, st.booleans(), st.sampled_from(["Consultation", "Clinique"])),
+    "restaff": (st.integers(0, 1), st.sampled_from(["Dre Test", "Dr Autre"])),
 }
 KINDS = ["book"] * 8 + ["project"] * 3 + ["open"] * 2 + [k for k in ARGS if k not in ("book", "project", "open")]
 
@@ -88,6 +93,12 @@ class World:
         elif kind == "rename" and self.slots:
             self.appointments.append(app.book(self.slots[0], self.services[0],
                                               patient(step[1], last_name=step[2]), "emr").id)
+        elif kind == "reservice":
+            service = pick(self.services, step[1])
+            details = self.app.load(Service, service, "service")
+            app.update_service(service, step[3], 15, details.category, step[2], 24, details.product)
+        elif kind == "restaff":
+            app.update_professional(self.clinics[step[1]][1], step[2], "gp")
         elif kind == "project" and projector is not None:
             projector.batch_size = step[1]
             projector.step()
@@ -112,9 +123,13 @@ def check_against_aggregates(world: World, projector: Projector) -> None:
             assert row["service_id"] == str(appointment.service_id)
     assert not rows
     for p in model.rows("suivi_patients"):
-        found = app.load(Patient, __import__("uuid").UUID(p["patient_id"]), "patient")
+        found = app.load(Patient, UUID(p["patient_id"]), "patient")
         assert (p["first_name"], p["last_name"]) == (found.first_name, found.last_name)
         assert p["nam_masked"] == "*" * 8 + found.nam[-4:]
+    for row in model.rows("suivi_services"):
+        assert row["name"] == app.load(Service, UUID(row["service_id"]), "service").name
+    for row in model.rows("suivi_professionals"):
+        assert row["name"] == app.load(Professional, UUID(row["professional_id"]), "professional").name
     slots_view = projector.get("availability").view
     for online in (False, True):
         listed = {i["slot_id"]: i for i in availability(
@@ -122,7 +137,8 @@ def check_against_aggregates(world: World, projector: Projector) -> None:
         for slot_id in world.slots:
             slot = app.load(Slot, slot_id, "slot")
             item = listed.get(str(slot_id))
-            if online and slot.locked:
+            bookable = any(app.load(Service, s, "service").online for s in slot.service_ids)
+            if online and (slot.locked or not bookable):
                 assert item is None
             else:
                 assert item is not None and item["remaining"] == slot.remaining(online=online)
