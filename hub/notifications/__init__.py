@@ -1,0 +1,1 @@
+"""Patient communication (SPEC N1–N5): planning, delivery, templates, replies."""

@@ -1,0 +1,174 @@
+"""The process that follows appointment events and plans patient messages, exactly once.
+
+Each appointment event is handled in one transaction that writes the planned ``Notification``
+aggregates, the withdrawals, the appointment's ``AppointmentCommunication`` and a ``Tracking``
+record (``notifications``, position) into the hub's own store: a crash or a second follower can
+never plan the same message twice, and the new events land in the same log (Kafka relay).
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+from zoneinfo import ZoneInfo
+
+import structlog
+from eventsourcing.application import ProcessingEvent
+from eventsourcing.domain import Aggregate
+from eventsourcing.persistence import Notification as LogEntry
+from eventsourcing.persistence import RecordConflictError, Tracking
+
+from aggregates.appointment import Appointment
+from aggregates.clinic import Clinic
+from aggregates.notification import (
+    AppointmentCommunication,
+    Notification,
+    PortalCommunication,
+    communication_id,
+    portal_setting_id,
+)
+from aggregates.notification_rules import Contacts, Situation, Trigger, plan
+from aggregates.patient import Patient
+from aggregates.professional import Professional
+from aggregates.service import Service
+from hub.application import HubApplication
+
+log = structlog.get_logger("hub.notifications")
+
+TRACKING_NAME = "notifications"
+TRIGGERS = {
+    "Booked": Trigger.BOOKED,
+    "Rescheduled": Trigger.RESCHEDULED,
+    "Cancelled": Trigger.CANCELLED,
+    "Deleted": Trigger.DELETED,
+}
+TOPICS = [f"aggregates.appointment:Appointment.{name}" for name in TRIGGERS]
+
+
+def commit_tracked(app: HubApplication, tracking: Tracking | None, *aggregates: Aggregate) -> None:
+    """Save aggregates and a tracking record in one transaction (metadata stamped as usual)."""
+    processing = ProcessingEvent[UUID](tracking=tracking)
+    processing.collect_events(*aggregates)
+    recordings = app._record(processing)  # noqa: SLF001 - HubApplication's own save path
+    app._take_snapshots(processing)  # noqa: SLF001
+    app._notify(recordings)  # noqa: SLF001
+
+
+def format_address(address: dict[str, Any]) -> str:
+    parts = [address.get(k) for k in ("street", "city", "province", "postal_code")]
+    return ", ".join(str(p) for p in parts if p)
+
+
+class NotificationProcess:
+    """Follows the log's appointment events (tracked) and plans what N1/N2/N4 say to send."""
+
+    def __init__(self, app: HubApplication, zone: str = "America/Montreal", batch: int = 200) -> None:
+        self.app = app
+        self.zone = ZoneInfo(zone)
+        self.batch = batch
+
+    def position(self) -> int:
+        """The last appointment event handled (0 before the first)."""
+        return self.app.recorder.max_tracking_id(TRACKING_NAME) or 0
+
+    def run_once(self, stop: int | None = None) -> int:
+        """Handle the next batch of appointment events (up to ``stop``); return how many."""
+        entries = self.app.recorder.select_notifications(
+            start=self.position() + 1, limit=self.batch, stop=stop, topics=TOPICS
+        )
+        for entry in entries:
+            self._handle(entry)
+        return len(entries)
+
+    def catch_up(self, timeout: float = 5.0) -> bool:
+        """Handle every appointment event committed so far; False if ``timeout`` ran out."""
+        head = self.app.head()
+        deadline = time.monotonic() + timeout
+        while self.run_once(stop=head):
+            if time.monotonic() > deadline:
+                return False
+        return True
+
+    # -- one event -------------------------------------------------------------------------
+    def _handle(self, entry: LogEntry) -> None:
+        for attempt in range(32):
+            if self.app.recorder.has_tracking_id(TRACKING_NAME, entry.id):
+                return  # another follower handled it
+            try:
+                commit_tracked(self.app, Tracking(TRACKING_NAME, entry.id), *self._decide(entry))
+                return
+            except RecordConflictError:
+                log.debug("notification planning conflict, retrying", position=entry.id,
+                          attempt=attempt + 1)
+                time.sleep(random.uniform(0, 0.005 * (attempt + 1)))
+        raise RecordConflictError(f"could not plan notifications for log position {entry.id}")
+
+    def _decide(self, entry: LogEntry) -> list[Aggregate]:
+        event = self.app.mapper.to_domain_event(entry)
+        trigger = TRIGGERS[type(event).__name__]
+        now: datetime = event.timestamp
+        appointment: Appointment = self.app.repository.get(
+            entry.originator_id, version=entry.originator_version
+        )
+        meta = dict(getattr(event, "meta", None) or {})
+        communication = self._communication(appointment, meta)
+        changed: list[Aggregate] = [communication]
+        if trigger is not Trigger.BOOKED:
+            changed += self._withdraw(communication, f"appointment {trigger.value}")
+        patient = self.app.load(Patient, appointment.patient_id, "patient")
+        service = self.app.load(Service, appointment.service_id, "service")
+        professional = self.app.load(Professional, appointment.professional_id, "professional")
+        clinic = self.app.load(Clinic, appointment.clinic_id, "clinic")
+        language = appointment.language or patient.language or "fr"
+        decision = plan(Situation(
+            trigger=trigger, now=now, start=appointment.start, category=service.category,
+            professional_type=professional.type, contacts=Contacts(**patient.contacts()),
+            language=language, zone=self.zone,
+            portal_notifies_itself=self._portal_notifies(communication.booked_by, appointment.source),
+            was_cancelled=bool(getattr(event, "was_cancelled", False)),
+        ))
+        details = {
+            "patient_name": patient.name, "clinic_name": clinic.name, "clinic_phone": clinic.phone,
+            "clinic_address": format_address(clinic.address), "professional_name": professional.name,
+            "service_name": service.name, "category": service.category,
+            "start": appointment.start.isoformat(), "end": appointment.end.isoformat(),
+            "cancellation_delay_hours": service.cancellation_delay_hours,
+        }
+        origin = str(entry.id)
+        planned = [
+            Notification(appointment_id=appointment.id, origin=origin, kind=n.kind.value,
+                         clinic_id=appointment.clinic_id, channel=n.channel.value,
+                         address=n.address, language=n.language, due_at=n.due_at, details=details)
+            for n in decision.notices
+        ]
+        communication.add([n.id for n in planned])
+        log.info("notifications planned", appointment_id=str(appointment.id), trigger=trigger.value,
+                 planned=[f"{n.kind}/{n.channel}" for n in planned], reason=decision.reason or None)
+        return [*changed, *planned]
+
+    def _communication(self, appointment: Appointment, meta: dict[str, Any]) -> AppointmentCommunication:
+        key = communication_id(appointment.id)
+        if self.app.exists(key):
+            return self.app.load(AppointmentCommunication, key, "appointment communication")
+        booked_by = meta.get("subject") if meta.get("role") == "portal" else None
+        return AppointmentCommunication(appointment_id=appointment.id, clinic_id=appointment.clinic_id,
+                                        patient_id=appointment.patient_id, booked_by=booked_by)
+
+    def _withdraw(self, communication: AppointmentCommunication, reason: str) -> list[Aggregate]:
+        withdrawn: list[Aggregate] = []
+        for notification_id in communication.notification_ids:
+            notification = self.app.load(Notification, notification_id, "notification")
+            if notification.withdraw(reason):
+                withdrawn.append(notification)
+        return withdrawn
+
+    def _portal_notifies(self, booked_by: str | None, source: str) -> bool:
+        """N4: a setting for the booking token's subject, else for its source (``portal``)."""
+        for key in (booked_by, source):
+            if key and self.app.exists(portal_setting_id(key)):
+                setting = self.app.load(PortalCommunication, portal_setting_id(key), "portal")
+                return setting.notifies_itself
+        return False
