@@ -202,8 +202,15 @@ class AppointmentCommunication(Aggregate):
         self.at = at
 
 
+def phone_key(number: str) -> str:
+    """Digits only, North American numbers with their country code: ``+1 514-555-0001`` and
+    ``5145550001`` are the same line."""
+    digits = "".join(c for c in number if c.isdigit())
+    return "1" + digits if len(digits) == 10 else digits
+
+
 def reply_thread_id(channel: str, address: str) -> UUID:
-    return uuid5(NAMESPACE_URL, f"hub:reply-thread:{channel}:{address}")
+    return uuid5(NAMESPACE_URL, f"hub:reply-thread:{channel}:{phone_key(address)}")
 
 
 class ReplyThread(Aggregate):

@@ -21,6 +21,7 @@ COMMAND_MODULES = (
     "hub.commands.imports",
     "hub.commands.mllp",
     "hub.commands.projections",
+    "hub.commands.notifications",
 )
 
 

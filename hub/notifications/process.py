@@ -34,11 +34,13 @@ from aggregates.notification_rules import Contacts, Situation, Trigger, plan
 from aggregates.patient import Patient
 from aggregates.professional import Professional
 from aggregates.service import Service
+from hub.actor import Actor, acting_as
 from hub.application import HubApplication
 
 log = structlog.get_logger("hub.notifications")
 
 TRACKING_NAME = "notifications"
+PROCESS_ACTOR = Actor(subject="notifications", role="admin", channel="process")
 TRIGGERS = {
     "Booked": Trigger.BOOKED,
     "Rescheduled": Trigger.RESCHEDULED,
@@ -98,7 +100,8 @@ class NotificationProcess:
             if self.app.recorder.has_tracking_id(TRACKING_NAME, entry.id):
                 return  # another follower handled it
             try:
-                commit_tracked(self.app, Tracking(TRACKING_NAME, entry.id), *self._decide(entry))
+                with acting_as(PROCESS_ACTOR):
+                    commit_tracked(self.app, Tracking(TRACKING_NAME, entry.id), *self._decide(entry))
                 return
             except RecordConflictError:
                 log.debug("notification planning conflict, retrying", position=entry.id,

@@ -1,0 +1,123 @@
+"""Wiring and entry points of patient communication: plan, deliver, list, answer, configure."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from uuid import UUID
+
+import structlog
+
+from adapters.channels import Channel
+from adapters.gateway import GatewayChannel
+from adapters.smtp import SmtpChannel
+from aggregates.appointment import Appointment
+from aggregates.errors import DomainError, InvalidValue
+from aggregates.notification import (
+    AppointmentCommunication,
+    Notification,
+    PortalCommunication,
+    communication_id,
+    portal_setting_id,
+)
+from hub.notifications.delivery import DeliveryPolicy, DeliveryReport, Dispatcher
+from hub.notifications.process import NotificationProcess
+from hub.notifications.replies import Replies
+from hub.notifications.settings import NotificationSettings
+from hub.scheduling import Scheduling
+
+log = structlog.get_logger("hub.notifications")
+
+
+class PlanningBehind(DomainError):
+    """The planning process could not reach the latest events in time; ask again shortly."""
+
+    code = "notifications_not_ready"
+
+
+def channels_from(settings: NotificationSettings) -> dict[str, Channel]:
+    """The configured channels: e-mail when ``HUB_SMTP_HOST`` is set, SMS and phone when
+    ``HUB_GATEWAY_URL`` is set; a message for a missing channel waits until it is configured."""
+    channels: dict[str, Channel] = {}
+    if settings.smtp_host:
+        channels["email"] = SmtpChannel(
+            settings.smtp_host, settings.smtp_port, settings.smtp_sender, settings.smtp_starttls,
+            settings.smtp_username, settings.smtp_password.get_secret_value(),
+            settings.smtp_timeout_seconds)
+    if settings.gateway_url:
+        gateway = GatewayChannel(settings.gateway_url, settings.gateway_token.get_secret_value(),
+                                 settings.gateway_timeout_seconds)
+        channels["sms"] = channels["phone"] = gateway
+    return channels
+
+
+@dataclass
+class NotificationCenter:
+    """The planning process, the dispatcher and the replies, on one scheduling application."""
+
+    app: Scheduling
+    settings: NotificationSettings
+    process: NotificationProcess
+    dispatcher: Dispatcher
+    replies: Replies
+
+    def run_once(self) -> DeliveryReport:
+        """Plan for every appointment event so far, then send what is due."""
+        self.process.catch_up(timeout=60)
+        return self.dispatcher.deliver_due()
+
+    def run_forever(self, stop: Callable[[], bool] = lambda: False) -> None:
+        while not stop():
+            report = self.run_once()
+            if report.sent or report.failed or report.retrying:
+                log.info("delivery round", **vars(report))
+            time.sleep(self.settings.poll_seconds)
+
+    def for_appointment(self, appointment_id: UUID, wait: float = 3.0
+                        ) -> tuple[list[Notification], AppointmentCommunication | None]:
+        """An appointment's messages, planned up to the latest event (waits at most ``wait``)."""
+        self.app.load(Appointment, appointment_id, "appointment")
+        if not self.process.catch_up(timeout=wait):
+            raise PlanningBehind("notifications are still being planned; retry in a moment")
+        key = communication_id(appointment_id)
+        if not self.app.exists(key):
+            return [], None
+        communication = self.app.load(AppointmentCommunication, key, "appointment communication")
+        notifications = [self.app.load(Notification, n, "notification")
+                         for n in communication.notification_ids]
+        return notifications, communication
+
+    def set_portal(self, portal: str, notifies_itself: bool) -> int:
+        """N4: record whether a booking portal (token subject or source) notifies by itself."""
+        portal = portal.strip()
+        if not portal:
+            raise InvalidValue("name the portal (its token subject, or a source such as portal)",
+                               field="portal")
+        key = portal_setting_id(portal)
+        if self.app.exists(key):
+            setting = self.app.load(PortalCommunication, key, "portal")
+            setting.set(notifies_itself)
+        else:
+            setting = PortalCommunication(portal=portal, notifies_itself=notifies_itself)
+        return self.app.commit(setting)
+
+
+def notification_center(app: Scheduling, settings: NotificationSettings | None = None,
+                        zone: str = "America/Montreal", channels: dict[str, Channel] | None = None,
+                        clock: Callable[[], datetime] | None = None) -> NotificationCenter:
+    settings = settings or NotificationSettings()
+    policy = DeliveryPolicy(
+        max_attempts=settings.max_attempts,
+        retry_base=timedelta(seconds=settings.retry_base_seconds),
+        lease=timedelta(seconds=settings.claim_lease_seconds),
+        link_secret=settings.link_secret.get_secret_value(),
+        public_url=settings.public_url,
+    )
+    return NotificationCenter(
+        app=app, settings=settings, process=NotificationProcess(app, zone),
+        dispatcher=Dispatcher(app, channels_from(settings) if channels is None else channels, zone,
+                              policy, clock),
+        replies=Replies(app, policy.link_secret, clock),
+    )
