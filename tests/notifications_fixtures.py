@@ -35,6 +35,8 @@ class SmtpSink:
     refuse: set[str] = field(default_factory=set)
     busy: int = 0
     stall: float = 0.0
+    #: messages whose DATA arrived (counted before any stall)
+    arrived: int = 0
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):  # noqa: N802
         if address in self.refuse:
@@ -43,6 +45,7 @@ class SmtpSink:
         return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):  # noqa: N802
+        self.arrived += 1
         if self.busy > 0:
             self.busy -= 1
             return "451 4.3.0 try again later"
@@ -74,6 +77,7 @@ class Gateway:
     fail_next: int = 0
     refuse: set[str] = field(default_factory=set)
     stall: float = 0.0
+    arrived: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def to(self, address: str) -> list[dict[str, Any]]:
@@ -94,13 +98,17 @@ def gateway() -> Iterator[Gateway]:
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(data)))
             self.end_headers()
-            self.wfile.write(data)
+            try:
+                self.wfile.write(data)
+            except BrokenPipeError:
+                pass  # the sender died while we stalled
 
         def do_POST(self) -> None:  # noqa: N802
             body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
             key = self.headers.get("Idempotency-Key", "")
             if self.path != "/v1/messages" or not key:
                 return self._answer(400, {"error": "POST /v1/messages with an Idempotency-Key"})
+            state.arrived += 1
             if state.stall:
                 time.sleep(state.stall)
             with state.lock:
