@@ -22,6 +22,7 @@ ROUTER_MODULES = (
     "hub.api.routes.hl7",
     "hub.api.routes.imports",
     "hub.api.routes.fhir",
+    "hub.api.routes.notifications",
 )
 
 DESCRIPTION = """The appointment hub's native API (CONTRACT `/v1/...`).

@@ -24,13 +24,13 @@ MONTHS = {"fr": ["janvier", "février", "mars", "avril", "mai", "juin", "juillet
           "en": ["January", "February", "March", "April", "May", "June", "July", "August",
                  "September", "October", "November", "December"]}
 
-# Seed 004, "Voici les messages qui sont envoyés par téléphone".
+# Seed 004, "Voici les messages qui sont envoyés par téléphone" (the reminder call adds PRESS_ONE).
 PHONE = {
     "fr": {
         "confirmation": "Ce message est pour confirmer le rendez-vous {type} de {patient}, le {date} "
                         "avec {professional} à {clinic}.",
         "reminder": "Ce message est pour vous rappeler le rendez-vous {type} de {patient}, le {date} "
-                    "avec {professional} à {clinic}. Appuyez sur 1 pour confirmer votre rendez-vous.",
+                    "avec {professional} à {clinic}.",
         "modification": "Ce message est pour vous informer d’une modification faite au rendez-vous "
                         "{type} de {patient}, le {date} avec {professional} à {clinic}. Pour plus "
                         "d’information, vous pouvez contacter la clinique au {phone}.",
@@ -42,7 +42,7 @@ PHONE = {
         "confirmation": "This message is to confirm {patient}’s {type} appointment {date} with "
                         "{professional} at {clinic}.",
         "reminder": "This message is to remind you of {patient}’s {type} appointment {date} with "
-                    "{professional} at {clinic}. Press one to confirm your appointment.",
+                    "{professional} at {clinic}.",
         "modification": "This message is to inform you of a change to {patient}’s {type} appointment "
                         "{date} with {professional} at {clinic}. For more information, please "
                         "contact the clinic at {phone}.",
@@ -51,6 +51,8 @@ PHONE = {
                         "clinic at {phone}.",
     },
 }
+PRESS_ONE = {"fr": " Appuyez sur 1 pour confirmer votre rendez-vous.",
+             "en": " Press one to confirm your appointment."}
 SMS_REPLY = {"fr": " Répondez OK pour confirmer votre présence.",
              "en": " Reply OK to confirm your attendance."}
 SUBJECT = {
@@ -108,7 +110,7 @@ def render(kind: str, channel: str, language: str, details: dict[str, Any], zone
     values = fields(details, lang, zone)
     sentence = " ".join(PHONE[lang][kind].format(**values).split())
     if channel == "phone":
-        return Message(text=sentence)
+        return Message(text=sentence + (PRESS_ONE[lang] if kind == "reminder" else ""))
     if channel == "sms":
         reply = SMS_REPLY[lang] if kind in ("confirmation", "reminder") else ""
         return Message(text=sentence + reply)
