@@ -15,6 +15,7 @@ from hub.bootstrap import bootstrap
 from hub.commands.projections import suivi_table
 from hub.demo_directory import import_demo_directory
 from hub.logging import configure_logging
+from hub.notifications.demo import show_delivery
 from hub.scheduling import Scheduling
 from hub.settings import Settings
 
@@ -123,6 +124,7 @@ def run(args: argparse.Namespace) -> int:
     rows = suivi_table(app, settings, clinic_id, day.date())
     print(f"\nSuivi — {day:%Y-%m-%d} — clinic {clinic_id}")
     print_table(rows)
+    show_delivery(app, settings.timezone)
     print(f"\n{len(rows)} appointments; event log head at position {app.head()} "
           f"({settings.database_url})")
     return 0
