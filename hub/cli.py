@@ -19,6 +19,7 @@ COMMAND_MODULES = (
     "hub.commands.tokens",
     "hub.commands.serve",
     "hub.commands.imports",
+    "hub.commands.smart",
     "hub.commands.mllp",
     "hub.commands.projections",
     "hub.commands.notifications",

@@ -108,6 +108,7 @@ class Scheduling(HubApplication):
         service_ids: list[UUID],
         products: list[str] | None = None,
         locked: bool = False,
+        id: UUID | None = None,
     ) -> Written:
         self.load(Clinic, clinic_id, "clinic")
         professional = self.load(Professional, professional_id, "professional")
@@ -115,7 +116,8 @@ class Scheduling(HubApplication):
         for service_id in service_ids:
             self._same_clinic(clinic_id, self.load(Service, service_id, "service"), "service")
         slot = Slot.open(
-            clinic_id, professional_id, start, end, capacity, service_ids, products or [], locked
+            clinic_id, professional_id, start, end, capacity, service_ids, products or [], locked,
+            id=id,
         )
         return Written(slot.id, self.commit(slot))
 

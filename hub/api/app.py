@@ -21,6 +21,7 @@ ROUTER_MODULES = (
     "hub.api.routes.clinics",
     "hub.api.routes.hl7",
     "hub.api.routes.imports",
+    "hub.api.routes.feeds",
     "hub.api.routes.fhir",
     "hub.api.routes.notifications",
 )
