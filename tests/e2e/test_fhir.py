@@ -12,7 +12,9 @@ from fastapi.testclient import TestClient
 
 from connectors.fhir import codes
 from aggregates.slot import Slot
-from tests.conftest import ADDRESS, Setup, patient
+from tests.conftest import ADDRESS, Setup, future, patient
+from tests.e2e.test_hl7_http import clinic_with_sender, post_hl7
+from tests.hl7.emr_sim import SimulatedEmr, read_ack
 from tests.fhir_fixtures import assert_valid
 
 FHIR = "/fhir/r4"
@@ -194,3 +196,23 @@ def test_auth_scope_and_unknown_things_are_operation_outcomes(client: TestClient
     get(client, "/Nothing/here/at/all", other, expect=404)
     ops = auth("ops")
     post(client, "/Appointment", booking(world), ops, 403)
+
+
+def test_an_hl7_booking_is_found_by_its_emr_ids_through_fhir(client: TestClient, admin, auth) -> None:
+    """CONTRACT: SCH-1/SCH-2 become identifiers, searchable as ``Appointment?identifier=``."""
+    clinic = clinic_with_sender(client, admin)
+    emr_token = auth("emr", clinic)
+    emr = SimulatedEmr()
+    answer = post_hl7(client, emr_token, emr.siu("S12", "FL77", future(48), placer="PL77"))
+    assert read_ack(answer.text).code == "AA", answer.text
+    filler = get(client, "/Appointment", emr_token, identifier=f"urn:hl7v2:ei:{emr.application}|FL77")
+    placer = get(client, "/Appointment", emr_token, identifier="PL77")
+    assert filler["total"] == placer["total"] == 1
+    assert filler["entry"][0]["resource"]["id"] == placer["entry"][0]["resource"]["id"]
+    by_nam = get(client, "/Appointment", emr_token, **{"patient.identifier": "TREM85510112"})
+    assert by_nam["total"] == 1
+    assert get(client, "/Appointment", auth("emr", world_free_clinic(client)), identifier="PL77")["total"] == 0
+
+
+def world_free_clinic(client: TestClient):
+    return client.app.state.scheduling.register_clinic("Ailleurs", ADDRESS, "418-555-9999", "clinic").id
