@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import signal
+import threading
 from uuid import UUID
 
 from aggregates.errors import InvalidValue
@@ -37,12 +39,16 @@ def _center():
 
 
 def run_delivery(args: argparse.Namespace) -> int:
+    """SIGTERM/SIGINT stop after the message in flight (its outcome is recorded)."""
     center = _center()
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
     if args.once:
-        report = center.run_once()
+        report = center.run_once(stop.is_set)
         print(" ".join(f"{k}={v}" for k, v in vars(report).items()))
         return 1 if report.errors else 0
-    center.run_forever()
+    center.run_forever(stop)
     return 0
 
 

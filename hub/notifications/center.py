@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import time
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -14,7 +14,7 @@ from adapters.channels import Channel
 from adapters.gateway import GatewayChannel
 from adapters.smtp import SmtpChannel
 from aggregates.appointment import Appointment
-from aggregates.errors import DomainError, InvalidValue
+from aggregates.errors import InvalidValue
 from aggregates.notification import (
     AppointmentCommunication,
     Notification,
@@ -22,6 +22,7 @@ from aggregates.notification import (
     communication_id,
     portal_setting_id,
 )
+from hub.application import StoreBusy
 from hub.notifications.delivery import DeliveryPolicy, DeliveryReport, Dispatcher
 from hub.notifications.process import NotificationProcess
 from hub.notifications.replies import Replies
@@ -31,7 +32,7 @@ from hub.scheduling import Scheduling
 log = structlog.get_logger("hub.notifications")
 
 
-class PlanningBehind(DomainError):
+class PlanningBehind(StoreBusy):
     """The planning process could not reach the latest events in time; ask again shortly."""
 
     code = "notifications_not_ready"
@@ -63,17 +64,24 @@ class NotificationCenter:
     dispatcher: Dispatcher
     replies: Replies
 
-    def run_once(self) -> DeliveryReport:
-        """Plan for every appointment event so far, then send what is due."""
+    def run_once(self, stop: Callable[[], bool] = lambda: False) -> DeliveryReport:
+        """Plan for every appointment event so far, then send what is due (``stop`` is checked
+        between messages, so a stop request lets the message in flight finish)."""
         self.process.catch_up(timeout=60)
-        return self.dispatcher.deliver_due()
+        return self.dispatcher.deliver_due(stop)
 
-    def run_forever(self, stop: Callable[[], bool] = lambda: False) -> None:
-        while not stop():
-            report = self.run_once()
-            if report.sent or report.failed or report.retrying:
-                log.info("delivery round", **vars(report))
-            time.sleep(self.settings.poll_seconds)
+    def run_forever(self, stop: threading.Event) -> None:
+        """Rounds every ``HUB_POLL_SECONDS`` until ``stop`` is set; a failing round (store
+        unreachable, ...) is logged and retried, never fatal."""
+        while not stop.is_set():
+            try:
+                report = self.run_once(stop.is_set)
+            except Exception:  # noqa: BLE001 - the sender keeps running; the next round retries
+                log.exception("delivery round failed; retrying")
+            else:
+                if report.sent or report.failed or report.retrying or report.errors:
+                    log.info("delivery round", **vars(report))
+            stop.wait(self.settings.poll_seconds)
 
     def for_appointment(self, appointment_id: UUID, wait: float = 3.0
                         ) -> tuple[list[Notification], AppointmentCommunication | None]:

@@ -77,12 +77,14 @@ class Dispatcher:
         self.pending: dict[UUID, tuple[int, datetime]] = {}
         self.seen = app.recorder.max_tracking_id(WATERMARK) or 0
 
-    def deliver_due(self) -> DeliveryReport:
+    def deliver_due(self, stop: Callable[[], bool] = lambda: False) -> DeliveryReport:
         report = DeliveryReport()
         self._refresh()
         now = self.clock()
         due = sorted((due, pos, nid) for nid, (pos, due) in self.pending.items() if due <= now)
         for _, _, nid in due:
+            if stop():
+                break
             try:
                 with acting_as(SENDER):
                     self._deliver(nid, report)

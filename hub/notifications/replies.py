@@ -123,7 +123,7 @@ class Replies:
         if not self.app.exists(key):
             return Reply("ignored", None, "no message was sent to this number")
         thread = self.app.load(ReplyThread, key, "reply thread")
-        return self.confirm(thread.appointment_id, "sms")
+        return self._confirm_reply(thread.appointment_id, "sms")
 
     def call(self, call_id: UUID, digits: str) -> Reply:
         """A call's keypad answer: 1 confirms. ``call_id`` is the id the hub gave the call."""
@@ -135,4 +135,11 @@ class Replies:
             return Reply("ignored", None, "unknown call")
         if digits.strip() != "1":
             return Reply("ignored", notification.appointment_id, "only 1 confirms")
-        return self.confirm(notification.appointment_id, "phone")
+        return self._confirm_reply(notification.appointment_id, "phone")
+
+    def _confirm_reply(self, appointment_id: UUID, channel: str) -> Reply:
+        """Gateways get an answer, not an error, for a reply about a closed appointment."""
+        try:
+            return self.confirm(appointment_id, channel)
+        except AppointmentOver as exc:
+            return Reply("ignored", appointment_id, exc.message)

@@ -135,6 +135,11 @@ def test_sms_and_phone_replies_confirm(client: TestClient, auth, smtp_sink: Smtp
     staff = auth("clinic_staff", setup.clinic)
     status = client.get(f"/v1/appointments/{texted.id}/notifications", headers=staff).json()["communication"]
     assert status["status"] == "confirmed" and status["channel"] == "sms"
+    app.cancel(texted.id)
+    raw, headers = signed({"from": "15145550003", "text": "ok"})
+    late = client.post("/v1/webhooks/sms", content=raw, headers=headers)
+    assert late.status_code == 200 and late.json()["result"] == "ignored"
+    assert "cancelled" in late.json()["message"]
 
     called = app.book(setup.slot, setup.consult, patient(4, email=None, phone="+14185550004"), "emr")
     [call] = [n for n in center.for_appointment(called.id)[0] if n.kind == "confirmation"]
