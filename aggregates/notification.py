@@ -171,14 +171,14 @@ class AppointmentCommunication(Aggregate):
 
     def message_sent(self, notification_id: UUID, kind: str, channel: str, address: str,
                      at: datetime) -> None:
-        self._message_sent(notification_id=notification_id, kind=kind, channel=channel,
-                           address=address, at=at)
+        self._message_sent(appointment_id=self.appointment_id, notification_id=notification_id,
+                           kind=kind, channel=channel, address=address, at=at)
 
     def confirm(self, channel: str, at: datetime) -> bool:
         """The patient confirmed their presence; False when it was already confirmed so."""
         if self.status == "confirmed" and self.channel == channel:
             return False
-        self._presence_confirmed(channel=channel, at=at)
+        self._presence_confirmed(appointment_id=self.appointment_id, channel=channel, at=at)
         return True
 
     @event("NoticesPlanned")
@@ -186,8 +186,8 @@ class AppointmentCommunication(Aggregate):
         self.notification_ids.extend(notification_ids)
 
     @event("MessageSent")
-    def _message_sent(self, notification_id: UUID, kind: str, channel: str, address: str,
-                      at: datetime) -> None:
+    def _message_sent(self, appointment_id: UUID, notification_id: UUID, kind: str, channel: str,
+                      address: str, at: datetime) -> None:
         if self.status == "confirmed" and kind == "reminder":
             return  # a reminder after the patient confirmed keeps "confirmed"
         self.status = "confirmation_sent"
@@ -196,7 +196,7 @@ class AppointmentCommunication(Aggregate):
         self.at = at
 
     @event("PresenceConfirmed")
-    def _presence_confirmed(self, channel: str, at: datetime) -> None:
+    def _presence_confirmed(self, appointment_id: UUID, channel: str, at: datetime) -> None:
         self.status = "confirmed"
         self.channel = channel
         self.at = at
