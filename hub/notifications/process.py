@@ -97,13 +97,13 @@ class NotificationProcess:
     # -- one event -------------------------------------------------------------------------
     def _handle(self, entry: LogEntry) -> None:
         for attempt in range(32):
-            if self.app.recorder.has_tracking_id(TRACKING_NAME, entry.id):
-                return  # another follower handled it
             try:
                 with acting_as(PROCESS_ACTOR):
                     commit_tracked(self.app, Tracking(TRACKING_NAME, entry.id), *self._decide(entry))
                 return
             except RecordConflictError:
+                if self.app.recorder.has_tracking_id(TRACKING_NAME, entry.id):
+                    return  # another follower handled it (its tracking record won)
                 log.debug("notification planning conflict, retrying", position=entry.id,
                           attempt=attempt + 1)
                 time.sleep(random.uniform(0, 0.005 * (attempt + 1)))
