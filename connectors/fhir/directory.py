@@ -32,7 +32,8 @@ def parse_bundle(kind: str, data: Any) -> Parsed:
         raise MalformedSource(
             f"the Bundle is not valid FHIR R4: {where}: {first['msg']}", field="source"
         ) from None
-    resources = [e.get("resource") for e in data.get("entry") or [] if e.get("resource")]
+    entries = [e for e in data.get("entry") or [] if e.get("resource")]
+    resources = [e["resource"] for e in entries]
     wrong = sorted({r["resourceType"] for r in resources} - ACCEPTED[kind])
     if wrong:
         raise MalformedSource(
@@ -43,9 +44,10 @@ def parse_bundle(kind: str, data: Any) -> Parsed:
     parsed = Parsed()
     if kind == "staff":
         roles = [r for r in resources if r["resourceType"] == "PractitionerRole"]
-        for resource in resources:
+        for entry in entries:
+            resource = entry["resource"]
             if resource["resourceType"] == "Practitioner" and resource.get("active", True):
-                _append(parsed, _practitioner(resource, roles))
+                _append(parsed, _practitioner(resource, roles, entry.get("fullUrl")))
     else:
         for resource in resources:
             if resource.get("active", True):
@@ -87,12 +89,14 @@ def _concept_values(concept: dict[str, Any]) -> list[str]:
     return values
 
 
-def _practitioner(resource: dict[str, Any], roles: list[dict[str, Any]]) -> Any:
+def _practitioner(resource: dict[str, Any], roles: list[dict[str, Any]], full_url: str | None) -> Any:
+    """Its type comes from the PractitionerRoles naming it (by ``Practitioner/id`` or by the
+    entry's fullUrl), else from its qualifications."""
     source_id = _source_id(resource)
     name = _human_name(resource)
     if not source_id:
         return RowConflict("", name, "missing required field: id")
-    refs = {f"Practitioner/{resource.get('id')}", f"urn:uuid:{resource.get('id')}"}
+    refs = {f"Practitioner/{resource.get('id')}", full_url} - {None, "Practitioner/None"}
     type_values: list[str] = []
     for role in roles:
         if (role.get("practitioner") or {}).get("reference") in refs and role.get("active", True):

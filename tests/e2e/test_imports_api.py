@@ -7,6 +7,9 @@ import time
 
 from fastapi.testclient import TestClient
 
+from hub.api.app import create_app
+from hub.imports import Imports
+from hub.tokens import issue
 from tests.conftest import ADDRESS
 from tests.fhir_fixtures import bundle, healthcare_service, practitioner
 
@@ -75,3 +78,14 @@ def test_refusals_write_nothing(client: TestClient, pg_app, auth) -> None:
     missing = client.get(f"/v1/clinics/{clinic}/imports/00000000-0000-0000-0000-000000000000", headers=emr)
     assert missing.status_code == 404
     assert pg_app.head() == head
+
+
+def test_an_import_interrupted_by_a_stop_runs_again_at_start(pg_app) -> None:
+    """Started (recorded) but never run, as when the server stopped mid-import."""
+    clinic = pg_app.register_clinic("Clinique Redémarrée", ADDRESS, "418-555-0000", "clinic").id
+    job = Imports(pg_app).start(clinic, "services", bundle(healthcare_service("s1", "Consultation")))
+    assert Imports(pg_app).status(job.id)["status"] == "running"
+    with TestClient(create_app(pg_app)) as client:
+        _, secret = issue(client.app.state.access, "clinic_staff", [clinic])
+        report = wait(client, f"/v1/clinics/{clinic}/imports/{job.id}", {"Authorization": f"Bearer {secret}"})
+    assert (report["status"], report["imported"]) == ("succeeded", 1)

@@ -72,3 +72,19 @@ def test_csv_sources() -> None:
 def test_malformed_sources_are_refused_whole(kind: str, source: str, message: str) -> None:
     with pytest.raises(MalformedSource, match=message.replace("(", r"\(").replace(")", r"\)")):
         parse_source(kind, source)
+
+
+def test_roles_may_name_their_practitioner_by_full_url() -> None:
+    source = json.dumps({"resourceType": "Bundle", "type": "transaction", "entry": [
+        {"fullUrl": "urn:uuid:7f0c2a4e-0000-4000-8000-000000000001",
+         "resource": {"resourceType": "Practitioner", "name": [{"given": ["Léa"], "family": "Côté"}],
+                      "identifier": [{"system": "https://www.oiiq.org/fhir/sid/permis", "value": "OIIQ-9"}]},
+         "request": {"method": "POST", "url": "Practitioner"}},
+        {"fullUrl": "urn:uuid:7f0c2a4e-0000-4000-8000-000000000002",
+         "resource": {"resourceType": "PractitionerRole",
+                      "practitioner": {"reference": "urn:uuid:7f0c2a4e-0000-4000-8000-000000000001"},
+                      "code": [{"text": "Infirmière praticienne spécialisée", "coding": [{"code": "IPS"}]}]},
+         "request": {"method": "POST", "url": "PractitionerRole"}},
+    ]})
+    parsed = parse_source("staff", source)
+    assert parsed.rows == [StaffRow("OIIQ-9", "Léa Côté", "ips", "OIIQ-9")]
