@@ -87,3 +87,22 @@ def test_subscription_is_admin_only_and_validated(client: TestClient, admin: Hea
     done = client.post(url, json={"host": "127.0.0.1", "port": 2576}, headers=admin)
     assert done.status_code == 200 and done.json()["outbound"]["port"] == 2576
     assert client.delete(url, headers=admin).json()["outbound"] is None
+
+
+def test_emr_ids_are_searchable_as_fhir_appointment_identifiers(
+    client: TestClient, admin: Headers, auth: Callable[..., Headers]
+) -> None:
+    from tests.fhir_fixtures import assert_valid
+
+    clinic = clinic_with_sender(client, admin)
+    emr_token = auth("emr", clinic)
+    message = SimulatedEmr().siu("S12", "FL9", future(48), placer="PL9")
+    booked = read_ack(post_hl7(client, emr_token, message).text)
+    assert booked.code == "AA", booked.error
+    for identifier in ("urn:hl7v2:ei:OMNIMED|FL9", "urn:hl7v2:ei:OMNIMED|PL9"):
+        answer = client.get("/fhir/r4/Appointment", params={"identifier": identifier}, headers=emr_token)
+        assert answer.status_code == 200, answer.text
+        bundle = answer.json()
+        assert_valid(bundle)
+        assert bundle["total"] == 1
+        assert bundle["entry"][0]["resource"]["id"] == booked.text.split()[1]
