@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 from aggregates.appointment import Appointment
 from aggregates.errors import DomainError
 from aggregates.slot import Slot
+from connectors.hl7v2.sample import emr_day
 from hub.bootstrap import bootstrap
 from hub.commands.projections import suivi_table
 from hub.demo_directory import import_demo_directory
@@ -99,6 +100,7 @@ def build_day(app: Scheduling, zone: ZoneInfo, rng: random.Random) -> tuple[UUID
     for appointment_id in still_booked[:7]:
         app.set_status(appointment_id, "present")
     app.set_status(still_booked[7], "absent")
+    emr_day(app, clinic.id, datetime.combine(day, time(0), zone), zone)  # EMR agenda as HL7 SIU
     return clinic.id, datetime.combine(day, time(0), zone)
 
 
