@@ -23,6 +23,7 @@ COMMAND_MODULES = (
     "hub.commands.mllp",
     "hub.commands.projections",
     "hub.commands.notifications",
+    "hub.commands.relay",
 )
 
 

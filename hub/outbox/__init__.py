@@ -1,0 +1,1 @@
+"""The outbox relay: every stored event published to Kafka, in order, nothing lost (SPEC P2)."""

@@ -1,0 +1,173 @@
+"""Who may publish: one relay per store, decided in the store's own database.
+
+PostgreSQL: a session-level advisory lock (``pg_try_advisory_lock``) on a dedicated connection;
+it dies with the relay's process, so a SIGKILLed relay frees it at once.
+SQLite: a lease row with an expiry, renewed on every loop; a killed relay's lease lapses after
+``ttl`` seconds.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import socket
+import time
+import uuid
+from dataclasses import dataclass
+from typing import Any, Protocol
+from urllib.parse import urlsplit, urlunsplit
+
+
+@dataclass(frozen=True)
+class LeaseState:
+    """What ``hub relay --status`` shows about the lease."""
+
+    held: bool
+    holder: str | None = None
+    expires_in: float | None = None
+
+
+class Lease(Protocol):
+    holder: str
+
+    def acquire(self) -> bool:
+        """Take or renew the lease; True when this relay holds it."""
+
+    def release(self) -> None: ...
+
+    def state(self) -> LeaseState: ...
+
+
+def default_holder() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+
+
+class InProcessLease:
+    """For the in-memory store: a relay in the same process is alone by construction."""
+
+    def __init__(self, holder: str | None = None) -> None:
+        self.holder = holder or default_holder()
+
+    def acquire(self) -> bool:
+        return True
+
+    def release(self) -> None:
+        return None
+
+    def state(self) -> LeaseState:
+        return LeaseState(held=True, holder=self.holder)
+
+
+class SqliteLease:
+    """A lease row ``(name, holder, expires_at)`` in the store's SQLite file."""
+
+    def __init__(self, datastore: Any, name: str, ttl: float, holder: str | None = None) -> None:
+        self.datastore = datastore
+        self.name = name
+        self.ttl = ttl
+        self.holder = holder or default_holder()
+        with self.datastore.transaction(commit=True) as curs:
+            curs.execute(
+                "CREATE TABLE IF NOT EXISTS hub_relay_lease "
+                "(name TEXT PRIMARY KEY, holder TEXT NOT NULL, expires_at REAL NOT NULL)"
+            )
+
+    def acquire(self) -> bool:
+        now = time.time()
+        with self.datastore.transaction(commit=True) as curs:
+            curs.execute(
+                "INSERT INTO hub_relay_lease (name, holder, expires_at) VALUES (?, ?, ?) "
+                "ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, "
+                "expires_at = excluded.expires_at "
+                "WHERE hub_relay_lease.holder = excluded.holder OR hub_relay_lease.expires_at < ?",
+                (self.name, self.holder, now + self.ttl, now),
+            )
+            curs.execute("SELECT holder FROM hub_relay_lease WHERE name = ?", (self.name,))
+            row = curs.fetchone()
+        return row is not None and row[0] == self.holder
+
+    def release(self) -> None:
+        with self.datastore.transaction(commit=True) as curs:
+            curs.execute(
+                "DELETE FROM hub_relay_lease WHERE name = ? AND holder = ?", (self.name, self.holder)
+            )
+
+    def state(self) -> LeaseState:
+        with self.datastore.transaction(commit=False) as curs:
+            curs.execute("SELECT holder, expires_at FROM hub_relay_lease WHERE name = ?", (self.name,))
+            row = curs.fetchone()
+        if row is None or row[1] < time.time():
+            return LeaseState(held=False)
+        return LeaseState(held=True, holder=row[0], expires_in=round(row[1] - time.time(), 1))
+
+
+def advisory_key(name: str) -> int:
+    """A stable signed 64-bit advisory-lock key for a relay name."""
+    return int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big", signed=True)
+
+
+class PostgresLease:
+    """A session-level advisory lock held on a dedicated connection for the relay's lifetime."""
+
+    def __init__(self, database_url: str, name: str, holder: str | None = None) -> None:
+        parts = urlsplit(database_url)
+        self.conninfo = urlunsplit(parts._replace(scheme="postgresql", query=""))
+        self.name = name
+        self.key = advisory_key(name)
+        self.holder = holder or default_holder()
+        self._conn: Any = None
+
+    def acquire(self) -> bool:
+        import psycopg
+
+        try:
+            if self._conn is not None:
+                # The lock lives as long as this session: a live session still holds it.
+                self._conn.execute("SELECT 1")
+                return True
+            conn = psycopg.connect(
+                self.conninfo, autocommit=True, connect_timeout=5,
+                application_name=f"hub-relay {self.holder}"[:63],
+            )
+            (locked,) = conn.execute("SELECT pg_try_advisory_lock(%s)", (self.key,)).fetchone()
+        except psycopg.Error:
+            self._drop()
+            return False
+        if not locked:
+            conn.close()
+            return False
+        self._conn = conn
+        return True
+
+    def _drop(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            try:
+                conn.close()
+            except Exception:  # noqa: BLE001
+                pass
+
+    def release(self) -> None:
+        if self._conn is not None:
+            try:
+                self._conn.execute("SELECT pg_advisory_unlock(%s)", (self.key,))
+            except Exception:  # noqa: BLE001 - the lock goes with the session anyway
+                pass
+        self._drop()
+
+    def state(self) -> LeaseState:
+        import psycopg
+
+        unsigned = self.key & 0xFFFFFFFFFFFFFFFF
+        classid, objid = unsigned >> 32, unsigned & 0xFFFFFFFF
+        with psycopg.connect(self.conninfo, autocommit=True, connect_timeout=5) as conn:
+            row = conn.execute(
+                "SELECT a.application_name, a.pid FROM pg_locks l "
+                "JOIN pg_stat_activity a ON a.pid = l.pid "
+                "WHERE l.locktype = 'advisory' AND l.granted AND l.classid = %s AND l.objid = %s "
+                "AND l.objsubid = 1",
+                (classid, objid),
+            ).fetchone()
+        if row is None:
+            return LeaseState(held=False)
+        return LeaseState(held=True, holder=f"{row[0]} (pid {row[1]})")
