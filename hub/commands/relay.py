@@ -5,8 +5,9 @@ from __future__ import annotations
 import argparse
 import json
 import signal
+import sys
 
-from aggregates.errors import Conflict, InvalidValue
+from aggregates.errors import Conflict
 from hub.outbox.relay import LeaseLost
 from hub.outbox.wiring import build_relay
 from hub.settings import Settings
@@ -27,10 +28,12 @@ def run(args: argparse.Namespace) -> int:
     if args.status:
         return _status(settings, args.json)
     if not settings.kafka_bootstrap:
-        raise InvalidValue(
-            "HUB_KAFKA_BOOTSTRAP is empty: set it to the broker address (host:port) to publish; "
-            "until then events stay in the store and nothing is lost"
+        print(
+            "hub relay: HUB_KAFKA_BOOTSTRAP is empty: set it to the broker address (host:port) "
+            "to publish; until then events stay in the store and nothing is lost",
+            file=sys.stderr,
         )
+        return 2
     relay = build_relay(settings)
     signal.signal(signal.SIGTERM, lambda *_: relay.stop_event.set())
     try:

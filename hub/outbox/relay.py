@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import structlog
-from eventsourcing.persistence import Notification, Tracking
+from eventsourcing.persistence import Notification, PersistenceError, Tracking
 
 from adapters.kafka import BrokerUnavailable, KafkaPublisher
 from hub.eventlog import describe
@@ -77,6 +77,7 @@ class Relay:
         self.settled = 0
         self._hole_since: tuple[int, float] | None = None
         self.stop_event = threading.Event()
+        self._leased = False
 
     # -- reading --------------------------------------------------------------------
     def read_batch(self) -> list[Notification]:
@@ -123,7 +124,11 @@ class Relay:
     def step(self) -> int:
         """Publish the next batch and advance; return how many events were published."""
         if not self.lease.acquire():
+            self._leased = False
             raise LeaseLost
+        if not self._leased:  # (re)gained the lease: another relay may have moved the position
+            self.position = self.tracking.max_tracking_id(self.name) or 0
+            self._leased = True
         notifications = self.read_batch()
         if not notifications:
             return 0
@@ -134,6 +139,7 @@ class Relay:
         assert self.publisher is not None
         self.publisher.publish(messages)
         if not self.lease.acquire():  # fencing: never move the position without the lease
+            self._leased = False
             raise LeaseLost
         last = notifications[-1].id
         self.tracking.insert_tracking(Tracking(application_name=self.name, notification_id=last))
@@ -166,6 +172,13 @@ class Relay:
                         log.info("another relay holds the lease; standing by", holder=self.lease.holder)
                         standby_logged = True
                     self._sleep(max(self.options.poll_interval, 0.5))
+                    continue
+                except PersistenceError as exc:
+                    if once:
+                        raise
+                    self._leased = False  # re-read the position before publishing again
+                    log.warning("event store unavailable; retrying", error=str(exc)[:300])
+                    self._sleep(max(self.options.backoff_initial, 1.0))
                     continue
                 except BrokerUnavailable as exc:
                     backoff = min(self.options.backoff_max, backoff * 2 or self.options.backoff_initial)
