@@ -205,10 +205,15 @@ class Relay:
                         break
                     self._sleep(self.options.poll_interval)
         finally:
-            if self.publisher is not None:
-                self.publisher.close()
-            self.lease.release()
+            self.close()
         return published
+
+    def close(self) -> None:
+        """Flush and close the producer, and give the lease back."""
+        if self.publisher is not None:
+            self.publisher.close()
+        self.lease.release()
+        self._leased = False
 
     def _sleep(self, seconds: float, renew: bool = False) -> None:
         """Sleep, interruptibly; keep renewing the lease while waiting out a broker failure."""
