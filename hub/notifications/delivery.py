@@ -30,6 +30,7 @@ from aggregates.notification import (
 )
 from hub.actor import Actor, acting_as
 from hub.application import HubApplication
+from aggregates.notification_rules import call_time
 from hub.notifications.links import sign
 from hub.notifications.templates import render
 
@@ -139,6 +140,9 @@ class Dispatcher:
             return
         if datetime.fromisoformat(n.details["start"]) <= now:
             self._close(n, report, "skipped", "the appointment has started")
+            return
+        if n.channel == "phone" and (window := call_time(now, self.zone)) > now:
+            self._later(nid, window)  # calls only 09:00-20:00 local time, retries included
             return
         if channel is None:
             report.no_channel += 1

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -18,6 +19,8 @@ from hub.notifications.settings import NotificationSettings
 from hub.scheduling import Scheduling
 from tests.conftest import Setup, patient
 from tests.notifications_fixtures import Gateway, SmtpSink
+
+MTL = ZoneInfo("America/Montreal")
 
 
 class Clock:
@@ -72,20 +75,30 @@ def test_booking_sends_confirmation_by_email_then_reminder_when_due(
 
 def test_sms_and_phone_go_through_the_gateway_in_the_patients_language(
         app: Scheduling, setup: Setup, smtp_sink: SmtpSink, gateway: Gateway) -> None:
-    center = center_for(app, smtp_sink, gateway, Clock())
+    clock = Clock()
+    center = center_for(app, smtp_sink, gateway, clock)
     sms = app.book(setup.slot, setup.consult,
                    patient(2, email=None, cell="+1 514 555 0002", language="en"), "emr")
-    app.book(setup.slot, setup.consult, patient(3, email=None, phone="+14185550003"), "emr")
+    called = app.book(setup.slot, setup.consult, patient(3, email=None, phone="+14185550003"), "emr")
     center.process.catch_up()
+    tomorrow = (datetime.now(MTL) + timedelta(days=1)).date()
+    evening = datetime.combine(tomorrow, time(21, 0), MTL)
+    clock.offset = evening - datetime.now(UTC)
     report = center.dispatcher.deliver_due()
-    [text] = gateway.to("+1 514 555 0002")
+    text = gateway.to("+1 514 555 0002")[0]  # (the reminder may be due by then too)
     assert text["channel"] == "sms" and text["language"] == "en-CA"
     assert "This message is to confirm" in text["text"] and "Reply OK" in text["text"]
-    calls = gateway.to("+14185550003")
-    if calls:  # phone calls only between 09:00 and 20:00 Montreal time
-        assert calls[0]["channel"] == "voice" and "Ce message est pour confirmer" in calls[0]["text"]
-    assert report.sent == 1 + len(calls)
+    assert gateway.to("+14185550003") == []  # 21:00 local: calls wait for 09:00
     assert kinds(center, sms.id)[0] == ("confirmation", "sms", "sent")
+
+    noon = datetime.combine(tomorrow + timedelta(days=1), time(12, 0), MTL)  # still before the slot
+    clock.offset = noon - datetime.now(UTC)
+    center.dispatcher.deliver_due()
+    calls = gateway.to("+14185550003")
+    assert calls and all(c["channel"] == "voice" and c["digits"] == "1" for c in calls)
+    assert calls[0]["text"].startswith("Ce message est pour confirmer le rendez-vous présentiel")
+    assert kinds(center, called.id)[0] == ("confirmation", "phone", "sent")
+    assert report.sent >= 1
 
 
 def test_cancellation_withdraws_the_pending_reminder_and_sends_a_notice(
