@@ -7,9 +7,9 @@ patient history) once they offer these lookups; callers only see ``StoreReads``.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 from uuid import UUID
 
 from eventsourcing.utils import get_topic
@@ -35,12 +35,18 @@ class StoreReads:
     def __init__(self, app: HubApplication) -> None:
         self.app = app
 
-    def _created(self, created_event: type, cls: type[A]) -> Iterator[A]:
+    def _created(
+        self, created_event: type, cls: type[A], keep: Callable[[Any], bool] | None = None
+    ) -> Iterator[A]:
+        """Aggregates by their creation event; ``keep`` sees that event first, so only the
+        aggregates it accepts are loaded (filter there on what never changes: clinic, start)."""
         topic = get_topic(created_event)
         start = 1
         while True:
             page = self.app.recorder.select_notifications(start=start, limit=_PAGE, topics=[topic])
             for notification in page:
+                if keep is not None and not keep(self.app.mapper.to_domain_event(notification)):
+                    continue
                 aggregate = self.app.repository.get(notification.originator_id)
                 if isinstance(aggregate, cls):
                     yield aggregate
@@ -49,16 +55,15 @@ class StoreReads:
             start = page[-1].id + 1
 
     def clinics(self, clinic_ids: frozenset[UUID] | None = None) -> list[Clinic]:
-        return [c for c in self._created(Clinic.Registered, Clinic) if _in(c.id, clinic_ids)]
+        return list(self._created(Clinic.Registered, Clinic,
+                                  lambda e: _in(e.originator_id, clinic_ids)))
 
     def professionals(self, clinic_ids: frozenset[UUID] | None = None) -> list[Professional]:
-        return [
-            p for p in self._created(Professional.Registered, Professional)
-            if _in(p.clinic_id, clinic_ids)
-        ]
+        return list(self._created(Professional.Registered, Professional,
+                                  lambda e: _in(e.clinic_id, clinic_ids)))
 
     def services(self, clinic_ids: frozenset[UUID] | None = None) -> list[Service]:
-        return [s for s in self._created(Service.Defined, Service) if _in(s.clinic_id, clinic_ids)]
+        return list(self._created(Service.Defined, Service, lambda e: _in(e.clinic_id, clinic_ids)))
 
     def slots(
         self,
@@ -67,13 +72,15 @@ class StoreReads:
         start_ge: datetime | None = None,
         start_lt: datetime | None = None,
     ) -> list[Slot]:
-        found = [
-            s for s in self._created(Slot.Opened, Slot)
-            if _in(s.clinic_id, clinic_ids)
-            and (professional_id is None or s.professional_id == professional_id)
-            and (start_ge is None or s.start >= start_ge)
-            and (start_lt is None or s.start < start_lt)
-        ]
+        def keep(opened: Any) -> bool:
+            return (
+                _in(opened.clinic_id, clinic_ids)
+                and (professional_id is None or opened.professional_id == professional_id)
+                and (start_ge is None or opened.start >= start_ge)
+                and (start_lt is None or opened.start < start_lt)
+            )
+
+        found = list(self._created(Slot.Opened, Slot, keep))
         return sorted(found, key=lambda s: (s.start, str(s.id)))
 
     def appointments(
@@ -83,12 +90,12 @@ class StoreReads:
         patient_id: UUID | None = None,
     ) -> list[Appointment]:
         """``identifier`` is (system or None for any, value); the hub id matches too."""
+        def keep(booked: Any) -> bool:
+            return _in(booked.clinic_id, clinic_ids) and (
+                patient_id is None or booked.patient_id == patient_id)
+
         found = []
-        for appointment in self._created(Appointment.Booked, Appointment):
-            if not _in(appointment.clinic_id, clinic_ids):
-                continue
-            if patient_id is not None and appointment.patient_id != patient_id:
-                continue
+        for appointment in self._created(Appointment.Booked, Appointment, keep):
             if identifier is not None and not _has_identifier(appointment, *identifier):
                 continue
             found.append(appointment)
