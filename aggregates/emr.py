@@ -109,6 +109,25 @@ class EmrCode(Aggregate):
         self.target_id = target_id
 
 
+def emr_code_of_id(clinic_id: UUID, kind: str, target_id: UUID) -> UUID:
+    return _key("emr-code-of", clinic_id, kind, target_id)
+
+
+class EmrCodeOf(Aggregate):
+    """Index the other way: a hub professional, service, ... → the EMR's code for it."""
+
+    @staticmethod
+    def create_id(clinic_id: UUID, kind: str, target_id: UUID, code: str) -> UUID:
+        return emr_code_of_id(clinic_id, kind, target_id)
+
+    @event("CodeOfIndexed")
+    def __init__(self, clinic_id: UUID, kind: str, target_id: UUID, code: str) -> None:
+        self.clinic_id = clinic_id
+        self.kind = kind
+        self.target_id = target_id
+        self.code = code
+
+
 class EmrResource(Aggregate):
     """A location (AIL) or general resource (AIG: room, equipment) an EMR names."""
 

@@ -18,18 +18,21 @@ from eventsourcing.domain import Aggregate
 from aggregates.appointment import Appointment
 from aggregates.clinic import Clinic
 from aggregates.emr import (
-    AppointmentIdentifier, EmrCode, EmrResource, EmrSlotKey, appointment_identifier_id,
+    AppointmentIdentifier, EmrCode, EmrCodeOf, EmrResource, EmrSlotKey, appointment_identifier_id,
     emr_code_id, emr_slot_id,
 )
 from aggregates.errors import InvalidValue, NotFound
 from aggregates.professional import Professional
 from aggregates.service import Service
 from aggregates.slot import Slot
+from hub.imports import imported_id
 
 if TYPE_CHECKING:
     from hub.scheduling import Scheduling
 
 A = TypeVar("A", bound=Aggregate)
+#: EMR code kinds that the staff and services import also creates (``hub.imports``).
+IMPORT_KINDS = {"professional": "staff", "service": "services"}
 #: Placer/filler ids in this system are the hub's own appointment ids (echoed back by EMRs).
 HUB_SYSTEM = "HUB"
 
@@ -188,12 +191,20 @@ class AgendaChanges:
 
     def _coded(self, kind: str, party: EmrParty, cls: type[A],
                create: Callable[[], A]) -> A:
+        """What the EMR's code names: known by that code, else imported from the same EMR with
+        that code as source id (seed 002 staff and services import), else created now."""
         key = emr_code_id(self.clinic_id, kind, party.code)
         if self.has(key):
             return self.get(cls, self.get(EmrCode, key, "emr code").target_id, kind)
-        made = create()
-        self.add(made, created=True)
-        self.add(EmrCode(self.clinic_id, kind, party.code, made.id), created=False)
+        import_kind = IMPORT_KINDS.get(kind)
+        imported = imported_id(self.clinic_id, import_kind, party.code) if import_kind else None
+        if imported is not None and self.has(imported):
+            made = self.get(cls, imported, kind)
+        else:
+            made = create()
+            self.add(made, created=True)
+        self.add(EmrCode(self.clinic_id, kind, party.code, made.id),
+                 EmrCodeOf(self.clinic_id, kind, made.id, party.code), created=False)
         return made
 
 

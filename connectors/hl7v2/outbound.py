@@ -13,12 +13,13 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
+from uuid import UUID
 
 import structlog
 from eventsourcing.persistence import Notification, Tracking
 
 from aggregates.appointment import Appointment
-from aggregates.emr import Hl7Sender
+from aggregates.emr import EmrCodeOf, Hl7Sender, emr_code_of_id
 from aggregates.patient import Patient
 from aggregates.professional import Professional
 from aggregates.service import Service
@@ -112,6 +113,8 @@ class SiuFeed:
         appointment = self.app.repository.get(record.aggregate_id, version=record.version)
         if appointment.clinic_id != self.sender.clinic_id:
             return None
+        professional = self.app.load(Professional, appointment.professional_id, "professional")
+        service = self.app.load(Service, appointment.service_id, "service")
         return build_siu(SiuContent(
             trigger=trigger,
             control_id=f"HUB{notification.id}",
@@ -119,9 +122,18 @@ class SiuFeed:
             receiving_facility=self.sender.facility,
             appointment=appointment,
             patient=self.app.load(Patient, appointment.patient_id, "patient"),
-            professional=self.app.load(Professional, appointment.professional_id, "professional"),
-            service=self.app.load(Service, appointment.service_id, "service"),
+            professional=professional,
+            service=service,
+            professional_code=self.emr_code("professional", professional.id) or professional.licence or "",
+            service_code=self.emr_code("service", service.id) or "",
         ))
+
+    def emr_code(self, kind: str, target_id: UUID) -> str | None:
+        """The EMR's own code for a hub professional or service, when it named it."""
+        key = emr_code_of_id(self.sender.clinic_id, kind, target_id)
+        if key not in self.app.repository:
+            return None
+        return self.app.load(EmrCodeOf, key, "emr code").code
 
     def deliver(self, siu: str, control_id: str) -> None:
         """Send until AA (or AE: the EMR refused the content; logged, not resent)."""

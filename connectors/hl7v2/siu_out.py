@@ -37,6 +37,9 @@ class SiuContent:
     patient: Patient
     professional: Professional
     service: Service
+    #: The EMR's own codes (AIP-3, AIS-3) when it named them, else the licence or hub ids.
+    professional_code: str = ""
+    service_code: str = ""
 
 
 def _clean(text: str | None) -> str:
@@ -77,7 +80,9 @@ def build_siu(content: SiuContent) -> str:
         msg.sch.sch_2 = f"{_clean(filler['value'])}^{filler['system'].removeprefix('urn:hl7v2:ei:')}"
     if content.trigger == "S15" and appointment.cancel_reason:
         msg.sch.sch_6 = f"^{_clean(appointment.cancel_reason)}"
-    msg.sch.sch_8 = f"{service.id}^{_clean(service.name)}"
+    service_code = _clean(content.service_code) or str(service.id)
+    professional_code = _clean(content.professional_code) or str(professional.id)
+    msg.sch.sch_8 = f"{service_code}^{_clean(service.name)}"
     msg.sch.sch_9 = str(minutes)
     msg.sch.sch_10 = "min"
     msg.sch.sch_11 = f"^^{minutes}^{_dtm(appointment.start)}^{_dtm(appointment.end)}"
@@ -110,13 +115,13 @@ def build_siu(content: SiuContent) -> str:
     resources.rgs.rgs_1 = "1"
     ais = resources.add_group("SIU_S12_SERVICE").ais
     ais.ais_1 = "1"
-    ais.ais_3 = f"{service.id}^{_clean(service.name)}"
+    ais.ais_3 = f"{service_code}^{_clean(service.name)}"
     ais.ais_4 = _dtm(appointment.start)
     ais.ais_7 = str(minutes)
     ais.ais_8 = "min"
     aip = resources.add_group("SIU_S12_PERSONNEL_RESOURCE").aip
     aip.aip_1 = "1"
-    aip.aip_3 = f"{professional.id}^{_clean(professional.name)}"
+    aip.aip_3 = f"{professional_code}^{_clean(professional.name)}"
     aip.aip_4 = f"{_ROLE_CODES.get(professional.type, 'OTH')}^{professional.type}"
     aip.aip_6 = _dtm(appointment.start)
     aip.aip_9 = str(minutes)

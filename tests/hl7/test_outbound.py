@@ -9,8 +9,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from aggregates.appointment import Appointment
 from aggregates.emr import Hl7Sender
-from connectors.hl7v2.er7 import parse, value
+from connectors.hl7v2.er7 import parse, segments, value
 from connectors.hl7v2.outbound import DeliveryFailed, SiuFeed
 from connectors.hl7v2.siu import to_emr_message
 from connectors.vendors import Hl7v2Mapping
@@ -135,4 +136,20 @@ def test_only_the_subscribed_clinic_and_only_after_subscribing(hl7: EmrClinic, r
     assert (result.sent, emr.received) == (0, [])
     hl7.app.book(slot, setup.consult, patient(3), "admin")
     assert out.run_once().sent == 1
+    out.close()
+
+
+def test_outbound_siu_uses_the_emr_codes_it_named(hl7: EmrClinic, receiver) -> None:
+    emr, server = receiver
+    out = feed(hl7, server.port)
+    ack = read_ack(hl7.inbox.receive(hl7.emr.siu("S12", "FL1", future(48))))
+    emr_booked = hl7.app.load(Appointment, UUID(ack.text.split()[1]), "appointment")
+    start = future(60)
+    slot = hl7.app.open_slot(hl7.clinic, emr_booked.professional_id, start,
+                             start + timedelta(minutes=15), 1, [emr_booked.service_id]).id
+    hl7.app.book(slot, emr_booked.service_id, patient(7), "admin")  # booked outside the EMR
+    assert out.run_once().sent == 1
+    sent = parse(emr.received[0])
+    assert value(segments(sent, "AIP")[0], "aip_3", 1) == "1234"
+    assert value(segments(sent, "AIS")[0], "ais_3", 1) == "CONSULT"
     out.close()

@@ -151,3 +151,16 @@ def test_patient_without_nam_is_matched_by_identifier_and_authority(hl7: EmrClin
     assert first.patient_id == second.patient_id
     patient = hl7.app.load(Patient, first.patient_id, "patient")
     assert patient.nam is None and patient.identifiers == [{"system": "CLIN01", "value": "555"}]
+
+
+def test_professionals_and_services_imported_from_the_emr_are_reused(hl7: EmrClinic, mllp: ServerThread) -> None:
+    from hub.imports import imported_id
+
+    staff = hl7.app.add_professional(hl7.clinic, "Dr Luc Gagnon", "gp", "CMQ-1234",
+                                     id=imported_id(hl7.clinic, "staff", "1234")).id
+    consult = hl7.app.add_service(hl7.clinic, "Consultation", 15, "in_person", True, 24,
+                                  id=imported_id(hl7.clinic, "services", "CONSULT")).id
+    with mllp.client() as client:
+        assert read_ack(client.send(hl7.emr.siu("S12", "FL1", future(48)))).code == "AA"
+    appointment = appointment_of(hl7, "FL1")
+    assert (appointment.professional_id, appointment.service_id) == (staff, consult)
