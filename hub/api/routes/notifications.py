@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Annotated, Literal
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Header, Request
+from fastapi import APIRouter, Depends, Header, Path, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from pydantic import BaseModel, Field, ValidationError
@@ -109,8 +109,11 @@ def _page(request: Request, status: int, title: str, message: str, code: str,
     return HTMLResponse(body, status)
 
 
-@router.get("/v1/links/{token}", response_class=HTMLResponse, responses=responses(404, 409))
-def show_link(token: str, request: Request, center: CenterDep) -> Response:
+Token = Annotated[str, Path(max_length=2000, description="the token from the e-mail's link")]
+
+
+@router.get("/v1/links/{token}", response_class=HTMLResponse, responses=responses(400, 404, 409))
+def show_link(token: Token, request: Request, center: CenterDep) -> Response:
     """The page behind an e-mail button: says what will happen and asks for one click (a GET
     never changes anything, so mail scanners that prefetch links cancel nothing)."""
     try:
@@ -124,8 +127,8 @@ def show_link(token: str, request: Request, center: CenterDep) -> Response:
     return _page(request, 200, TITLES[claim.action], message, claim.action, form=True)
 
 
-@router.post("/v1/links/{token}", responses=responses(404, 409))
-def follow_link(token: str, request: Request, center: CenterDep) -> Response:
+@router.post("/v1/links/{token}", responses=responses(400, 404, 409))
+def follow_link(token: Token, request: Request, center: CenterDep) -> Response:
     """Confirm or cancel (cancel goes through scheduling, refused past the service's delay)."""
     try:
         reply = center.replies.follow_link(token)
@@ -154,7 +157,8 @@ class ReplyOut(BaseModel):
 async def _signed_body(request: Request, center: NotificationCenter, signature: str | None) -> bytes:
     secret = center.settings.gateway_token.get_secret_value()
     if not secret:
-        raise ApiError(503, "webhooks_disabled", "set HUB_GATEWAY_TOKEN to accept gateway webhooks")
+        raise ApiError(403, "webhooks_disabled",
+                       "this hub accepts no gateway webhooks: set HUB_GATEWAY_TOKEN to enable them")
     body = await request.body()
     expected = "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
     if not signature or not hmac.compare_digest(signature, expected):
@@ -178,14 +182,14 @@ def _reply(reply: Reply) -> ReplyOut:
 Signature = Annotated[str | None, Header(alias="X-Hub-Signature")]
 
 
-@router.post("/v1/webhooks/sms", response_model=ReplyOut, responses=responses(401, 409, 422, 503))
+@router.post("/v1/webhooks/sms", response_model=ReplyOut, responses=responses(401, 403, 422))
 async def sms_webhook(request: Request, center: CenterDep, signature: Signature = None) -> ReplyOut:
     """An inbound SMS; "OK", "Oui" or "Yes" confirms the appointment last texted to the sender."""
     sms = _parse(SmsIn, await _signed_body(request, center, signature))
     return _reply(await run_in_threadpool(center.replies.sms, sms.from_, sms.text))
 
 
-@router.post("/v1/webhooks/phone", response_model=ReplyOut, responses=responses(401, 409, 422, 503))
+@router.post("/v1/webhooks/phone", response_model=ReplyOut, responses=responses(401, 403, 422))
 async def phone_webhook(request: Request, center: CenterDep, signature: Signature = None) -> ReplyOut:
     """A call's keypad answer; 1 confirms the appointment the call was about."""
     call = _parse(CallIn, await _signed_body(request, center, signature))
@@ -198,7 +202,8 @@ class PortalCommunicationIn(Strict):
 
 
 @router.put("/v1/portals/{portal}/communication", responses=responses(401, 403, 422))
-def set_portal_communication(portal: str, body: PortalCommunicationIn, principal: Admin,
+def set_portal_communication(portal: Annotated[str, Path(min_length=1, max_length=200)],
+                             body: PortalCommunicationIn, principal: Admin,
                              center: CenterDep) -> dict[str, object]:
     """Whether a booking portal (its token subject, or a source such as ``portal``) notifies
     its patients itself; the hub then sends nothing for the appointments it books."""

@@ -164,3 +164,19 @@ def test_portal_setting_by_api(client: TestClient, admin, auth, smtp_sink: SmtpS
                       headers=admin).status_code == 422
     assert client.put("/v1/portals/portal/communication", json={"notifies_itself": True},
                       headers=staff).status_code == 403
+
+
+def test_refusals_are_clear_4xx(client: TestClient, admin) -> None:
+    client.app.state.notifications = notification_center(client.app.state.scheduling, NotificationSettings())
+    raw, headers = signed({"from": "+15145550001", "text": "OK"})
+    disabled = client.post("/v1/webhooks/sms", content=raw, headers=headers)
+    assert disabled.status_code == 403 and disabled.json()["error"]["code"] == "webhooks_disabled"
+    for token in ("x", "a.b", "é.ü", "A" * 300 + "." + "B" * 40):
+        for method in (client.get, client.post):
+            answer = method(f"/v1/links/{token}", headers={"Accept": "application/json"})
+            assert answer.status_code == 400 and answer.json()["error"]["code"] == "invalid_link"
+    assert client.get(f"/v1/links/{'x' * 2100}").status_code == 422
+    assert client.get("/v1/appointments/not-a-uuid/notifications", headers=admin).status_code == 422
+    missing = client.get("/v1/appointments/00000000-0000-0000-0000-000000000000/notifications", headers=admin)
+    assert missing.status_code == 404 and missing.json()["error"]["code"] == "not_found"
+    assert client.get("/v1/appointments/00000000-0000-0000-0000-000000000000/notifications").status_code == 401
