@@ -88,7 +88,10 @@ class Imports:
                 outcome.created, outcome.updated, outcome.unchanged,
                 [c.as_dict() for c in outcome.conflicts],
             )
-        self.app.commit(job)
+        try:
+            self.app.commit(job)
+        except RecordConflictError:  # another runner (a second server) recorded it first
+            job = self.app.load(ImportJob, import_id, "import")
         log.info("import ended", import_id=str(import_id), status=job.status,
                  imported=job.imported, conflicts=len(job.conflicts))
         return job

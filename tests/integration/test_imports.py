@@ -116,3 +116,19 @@ def test_a_failing_import_is_recorded_failed_and_can_be_retried(memory_app: Sche
     imports.retry(job_id)
     assert imports.run(job_id).status == "succeeded"
     assert memory_app.load(Professional, imported_id(clinic_id, "staff", "p1"), "professional").type == "gp"
+
+
+def test_two_runners_of_one_import_record_one_outcome(app: Scheduling) -> None:
+    """As when two servers resume the same interrupted import: no duplicate, one outcome."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    clinic_id = clinic(app)
+    source = bundle(*(practitioner(f"p{i}", f"Dr {i}", "gp", f"L{i}") for i in range(8)))
+    job_id = Imports(app).start(clinic_id, "staff", source).id
+    with ThreadPoolExecutor(2) as pool:
+        results = list(pool.map(lambda _: Imports(app).run(job_id), range(2)))
+    assert {r.status for r in results} <= {"succeeded", "conflicts"}
+    assert len(StoreReads(app).professionals(frozenset({clinic_id}))) == 8
+    finished = [n for n in app.recorder.select_notifications(start=1, limit=10_000)
+                if n.originator_id == job_id and n.topic.endswith("ImportJob.Finished")]
+    assert len(finished) == 1
