@@ -34,6 +34,12 @@ class Settings(BaseSettings):
     #: ``Cache-Control: max-age`` of the public ``$bulk-publish`` manifest and files (seconds).
     smart_max_age: int = Field(default=60, ge=0)
 
+    #: ``hub serve`` follows the log and keeps the read models current (off: a separate
+    #: ``hub projections run`` does it).
+    projections_in_server: bool = True
+    #: Longest wait of a read given ``?min_position=`` for its projection (seconds).
+    read_wait_seconds: float = Field(default=5.0, ge=0, le=60)
+
     @field_validator("database_url")
     @classmethod
     def _known_scheme(cls, url: str) -> str:

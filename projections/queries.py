@@ -120,14 +120,19 @@ def suivi_item(row: Row, zone: ZoneInfo) -> dict[str, Any]:
 
 
 def availability(model: ReadModel, start: datetime, end: datetime, online: bool,
-                 clinic_id: str | None = None, service_id: str | None = None,
+                 clinic_ids: list[str] | None = None, service_id: str | None = None,
                  product: str | None = None, limit: int = 200, offset: int = 0) -> list[dict[str, Any]]:
-    """Slots overlapping ``[start, end)`` with their remaining places, in time order."""
+    """Slots overlapping ``[start, end)`` with their remaining places, in time order.
+
+    ``clinic_ids``: only these clinics' slots (None: every clinic's).
+    """
     where = ["s.start_at < %s", "s.end_at > %s"]
     params: list[Any] = [instant(end), instant(start)]
-    if clinic_id is not None:
-        where.append("s.clinic_id = %s")
-        params.append(clinic_id)
+    if clinic_ids is not None:
+        if not clinic_ids:
+            return []
+        where.append("s.clinic_id IN (" + ", ".join("%s" for _ in clinic_ids) + ")")
+        params += clinic_ids
     service_match = "x.slot_id = s.slot_id"
     if service_id is not None:
         service_match += " AND x.service_id = %s"

@@ -10,6 +10,7 @@ from fastapi import FastAPI
 
 from adapters.accessstore import access_store_for
 from hub.api.errors import BodyLimit, install_error_handlers
+from hub.api.readmodels import start_projections
 from hub.bootstrap import bootstrap
 from hub.imports import Imports
 from hub.scheduling import Scheduling
@@ -24,6 +25,9 @@ ROUTER_MODULES = (
     "hub.api.routes.feeds",
     "hub.api.routes.fhir",
     "hub.api.routes.notifications",
+    "hub.api.routes.suivi",
+    "hub.api.routes.availability",
+    "hub.api.routes.events",
 )
 
 DESCRIPTION = """The appointment hub's native API (CONTRACT `/v1/...`).
@@ -51,9 +55,11 @@ def create_app(scheduling: Scheduling | None = None, settings: Settings | None =
         app.state.settings = settings
         app.state.imports = Imports(application)
         app.state.imports.resume_running()  # imports interrupted by a stop run again
+        app.state.projections = start_projections(application, settings)
         try:
             yield
         finally:
+            app.state.projections.close()
             app.state.imports.close()
             app.state.access.close()
             if owned:

@@ -108,6 +108,8 @@ async def _on_domain(request: Request, exc: DomainError) -> JSONResponse:
 
 async def _on_api(request: Request, exc: ApiError) -> JSONResponse:
     headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
+    if exc.status == 503:
+        headers = {"Retry-After": "1"}
     return error_response(exc.status, exc.code, exc.message, exc.details, headers)
 
 
