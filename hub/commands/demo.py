@@ -123,10 +123,10 @@ def run(args: argparse.Namespace) -> int:
     zone = ZoneInfo(settings.timezone)
     rng = random.Random(args.seed)
     clinic_id, day = build_day(app, zone, rng)
+    show_delivery(app, settings.timezone)
     rows = suivi_table(app, settings, clinic_id, day.date())
     print(f"\nSuivi — {day:%Y-%m-%d} — clinic {clinic_id}")
     print_table(rows)
-    show_delivery(app, settings.timezone)
     print(f"\n{len(rows)} appointments; event log head at position {app.head()} "
           f"({settings.database_url})")
     return 0

@@ -116,6 +116,12 @@ def suivi_table(app: object, settings: Settings, clinic_id: object, day: date) -
     return [{
         "time": i["time"], "patient": i["patient_name"], "nam": i["nam"], "service": i["service"] or "",
         "product": i["product"] or "", "professional": i["professional"] or "", "source": i["source"],
-        "status": i["status"], "confirmation": (i["confirmation"] or {}).get("status") or "",
+        "status": i["status"], "confirmation": _confirmation(i["confirmation"]),
         "account": i["account"]["identity"],
     } for i in items]
+
+
+def _confirmation(confirmation: dict | None) -> str:
+    if not confirmation:
+        return ""
+    return f"{confirmation['status'].replace('_', ' ')} ({confirmation['channel']})"

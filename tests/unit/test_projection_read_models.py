@@ -3,19 +3,16 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from types import SimpleNamespace
 from uuid import uuid4
 from zoneinfo import ZoneInfo
 
-from eventsourcing.persistence import Tracking
-
+from aggregates.notification import AppointmentCommunication
 from hub.actor import Actor, acting_as
 from projections.queries import SuiviFilter, audit_of, availability, events_after, suivi
 from projections.registry import build_projector
 from tests.conftest import Setup, future, make_app, patient
 
 ZONE = ZoneInfo("America/Montreal")
-COMMUNICATION = "aggregates.notification:AppointmentCommunication"
 
 
 def test_confirmation_status_comes_from_appointment_communication_events() -> None:
@@ -23,23 +20,22 @@ def test_confirmation_status_comes_from_appointment_communication_events() -> No
     projector = build_projector(app, ["suivi"])
     setup = Setup(app)
     booked = app.book(setup.slot, setup.consult, patient(1), "emr")
-    projector.catch_up()
-    projection = projector.get("suivi")
-    communication = uuid4()
     at = datetime(2026, 3, 1, 12, tzinfo=UTC)
-    events = [
-        (1, f"{COMMUNICATION}.Opened", SimpleNamespace(originator_id=communication, appointment_id=booked.id)),
-        (2, f"{COMMUNICATION}.MessageSent", SimpleNamespace(
-            originator_id=communication, kind="confirmation", channel="sms", address="+15145550000", at=at)),
-        (3, f"{COMMUNICATION}.PresenceConfirmed", SimpleNamespace(originator_id=communication, channel="sms", at=at)),
-        (4, f"{COMMUNICATION}.MessageSent", SimpleNamespace(
-            originator_id=communication, kind="reminder", channel="email", address="p@x.ca", at=at)),
-    ]
-    head = app.head()
-    with projection.view.transaction() as curs:
-        projection.apply(curs, events, Tracking(app.name, head + 4), head)
+    communication = AppointmentCommunication(appointment_id=booked.id, clinic_id=setup.clinic,
+                                             patient_id=uuid4(), booked_by=None)
+    communication.message_sent(uuid4(), "confirmation", "sms", "+15145550000", at)
+    app.save(communication)
+    projector.catch_up()
+    view = projector.get("suivi").view
     day = future(72).astimezone(ZONE).date()
-    [row] = suivi(projection.view, SuiviFilter(str(setup.clinic), day), ZONE)
+    [row] = suivi(view, SuiviFilter(str(setup.clinic), day), ZONE)
+    assert row["confirmation"] == {"status": "confirmation_sent", "channel": "sms",
+                                   "address": "+15145550000", "at": "2026-03-01T12:00:00.000000Z"}
+    communication.confirm("sms", at)
+    communication.message_sent(uuid4(), "reminder", "email", "p@x.ca", at)
+    app.save(communication)
+    projector.catch_up()
+    [row] = suivi(view, SuiviFilter(str(setup.clinic), day), ZONE)
     assert row["confirmation"]["status"] == "confirmed"  # a later reminder keeps "confirmed"
     assert row["confirmation"]["channel"] == "sms"
     assert row["account"] == {"identity": "grey", "association": "grey"}
