@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import structlog
@@ -100,17 +101,28 @@ class KafkaPublisher:
 
     def publish(self, messages: Sequence[OutgoingMessage]) -> None:
         """Send a batch and wait until every message is acknowledged (acks=all)."""
+        self.confirm(self.send(messages))
+
+    def send(self, messages: Sequence[OutgoingMessage]) -> list:
+        """Hand a batch to the producer (pipelined, not yet acknowledged); see ``confirm``."""
         if not messages:
-            return
-        try:
+            return []
+        with self._failing():
             if self._producer is None:
                 self._connect()
             self.ensure_topics({m.topic for m in messages})
             assert self._producer is not None
-            futures = [
+            return [
                 self._producer.send(m.topic, key=m.key, value=m.value, headers=m.headers)
                 for m in messages
             ]
+
+    def confirm(self, futures: list) -> None:
+        """Flush, then check that every message of the batch was acknowledged."""
+        if not futures:
+            return
+        with self._failing():
+            assert self._producer is not None
             self._producer.flush(timeout=self.options.send_timeout)
             for future in futures:
                 if not future.is_done:
@@ -119,6 +131,12 @@ class KafkaPublisher:
                     )
                 if future.failed():
                     raise BrokerUnavailable(str(future.exception))
+
+    @contextmanager
+    def _failing(self) -> Iterator[None]:
+        """Any failure drops the producer and surfaces as ``BrokerUnavailable``."""
+        try:
+            yield
         except BrokerUnavailable:
             self.reset()
             raise

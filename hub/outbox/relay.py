@@ -10,19 +10,20 @@ from __future__ import annotations
 
 import random
 import threading
+from concurrent.futures import Future, ThreadPoolExecutor
 import time
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import structlog
 from eventsourcing.persistence import Notification, PersistenceError, Tracking
 
-from adapters.kafka import BrokerUnavailable, KafkaPublisher
+from adapters.kafka import BrokerUnavailable, KafkaPublisher, OutgoingMessage
 from hub.eventlog import describe
 from hub.outbox.gaps import GapGuard
 from hub.outbox.lease import Lease, LeaseState
 from hub.outbox.messages import to_message
+from hub.outbox.reader import LogReader
 
 log = structlog.get_logger("hub.outbox")
 
@@ -43,6 +44,13 @@ class RelayOptions:
     backoff_max: float = 30.0
     #: Seconds a hole may wait before a warning names it (it is never skipped unsettled).
     gap_warn_after: float = 5.0
+
+
+@dataclass(frozen=True)
+class _Batch:
+    after: int
+    notifications: list[Notification]
+    messages: list[OutgoingMessage]
 
 
 @dataclass(frozen=True)
@@ -74,53 +82,31 @@ class Relay:
         self.name = name
         self.tracking = app.factory.tracking_recorder()
         self.position = self.tracking.max_tracking_id(name) or 0
-        self.settled = 0
-        self._hole_since: tuple[int, float] | None = None
+        self.reader = LogReader(app.recorder, gaps, self.options.batch_size, self.options.gap_warn_after)
         self.stop_event = threading.Event()
         self._leased = False
-
-    # -- reading --------------------------------------------------------------------
-    def read_batch(self) -> list[Notification]:
-        """The next notifications after the position, stopping before any unsettled hole."""
-        for _ in range(3):
-            batch = self.app.recorder.select_notifications(
-                start=self.position + 1, limit=self.options.batch_size
-            )
-            ready, hole = self._contiguous(batch)
-            if hole is None:
-                self._hole_since = None
-                return ready
-            settled = self.gaps.settle()
-            if settled is None:
-                self._note_hole(hole)
-                return ready
-            self.settled = max(self.settled, settled)  # re-read: the hole may have filled
-        return ready
-
-    def _contiguous(self, batch: Sequence[Notification]) -> tuple[list[Notification], int | None]:
-        ready: list[Notification] = []
-        expected = self.position + 1
-        for notification in batch:
-            if notification.id != expected and not self.gaps.serialised:
-                if notification.id - 1 > self.settled:
-                    return ready, expected
-                log.debug("passing a settled hole", first=expected, last=notification.id - 1)
-            ready.append(notification)
-            expected = notification.id + 1
-        return ready, None
-
-    def _note_hole(self, hole: int) -> None:
-        now = time.monotonic()
-        if self._hole_since is None or self._hole_since[0] != hole:
-            self._hole_since = (hole, now)
-        elif now - self._hole_since[1] > self.options.gap_warn_after:
-            log.warning(
-                "waiting for an open transaction: log position not committed yet",
-                position=hole, waited_s=round(now - self._hole_since[1], 1),
-            )
-            self._hole_since = (hole, now)
+        self._reader_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="relay-read")
+        self._prefetch: Future[_Batch] | None = None
 
     # -- one round ------------------------------------------------------------------
+    def _prepare(self, after: int) -> _Batch:
+        notifications = self.reader.read(after)
+        messages = [
+            to_message(describe(n, self.app.mapper), self.options.topic_prefix, self.options.ce_source)
+            for n in notifications
+        ]
+        return _Batch(after, notifications, messages)
+
+    def _prefetched(self) -> _Batch | None:
+        """The batch read ahead while the previous one was being acknowledged, if still valid."""
+        future, self._prefetch = self._prefetch, None
+        if future is None:
+            return None
+        batch = future.result()
+        if batch.after != self.position or not batch.notifications:
+            return None
+        return batch
+
     def step(self) -> int:
         """Publish the next batch and advance; return how many events were published."""
         if not self.lease.acquire():
@@ -129,23 +115,22 @@ class Relay:
         if not self._leased:  # (re)gained the lease: another relay may have moved the position
             self.position = self.tracking.max_tracking_id(self.name) or 0
             self._leased = True
-        notifications = self.read_batch()
-        if not notifications:
+        batch = self._prefetched() or self._prepare(self.position)
+        if not batch.notifications:
             return 0
-        messages = [
-            to_message(describe(n, self.app.mapper), self.options.topic_prefix, self.options.ce_source)
-            for n in notifications
-        ]
         assert self.publisher is not None
-        self.publisher.publish(messages)
+        futures = self.publisher.send(batch.messages)
+        last = batch.notifications[-1].id
+        # Read and encode the next batch while the broker acknowledges this one.
+        self._prefetch = self._reader_thread.submit(self._prepare, last)
+        self.publisher.confirm(futures)  # flush: every message acknowledged (acks=all)
         if not self.lease.acquire():  # fencing: never move the position without the lease
             self._leased = False
             raise LeaseLost
-        last = notifications[-1].id
         self.tracking.insert_tracking(Tracking(application_name=self.name, notification_id=last))
         self.position = last
-        log.debug("batch published", count=len(messages), position=last)
-        return len(messages)
+        log.debug("batch published", count=len(batch.messages), position=last)
+        return len(batch.messages)
 
     def head(self) -> int:
         return self.app.recorder.max_notification_id() or 0
@@ -214,6 +199,8 @@ class Relay:
             self.publisher.close()
         self.lease.release()
         self._leased = False
+        self._prefetch = None
+        self._reader_thread.shutdown(wait=True)
 
     def _sleep(self, seconds: float, renew: bool = False) -> None:
         """Sleep, interruptibly; keep renewing the lease while waiting out a broker failure."""
