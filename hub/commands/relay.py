@@ -8,7 +8,7 @@ import signal
 import sys
 
 from aggregates.errors import Conflict
-from hub.outbox.relay import LeaseLost
+from hub.outbox.lease import LeaseLost
 from hub.outbox.wiring import build_relay
 from hub.settings import Settings
 

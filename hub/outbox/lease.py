@@ -18,6 +18,10 @@ from typing import Any, Protocol
 from urllib.parse import urlsplit, urlunsplit
 
 
+class LeaseLost(Exception):
+    """Another relay holds the lease: this one must not publish nor move the position."""
+
+
 @dataclass(frozen=True)
 class LeaseState:
     """What ``hub relay --status`` shows about the lease."""

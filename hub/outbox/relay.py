@@ -16,22 +16,19 @@ from dataclasses import dataclass
 from typing import Any
 
 import structlog
-from eventsourcing.persistence import Notification, PersistenceError, Tracking
+from eventsourcing.persistence import Notification, PersistenceError
 
 from adapters.kafka import BrokerUnavailable, KafkaPublisher, OutgoingMessage
 from hub.eventlog import describe
 from hub.outbox.gaps import GapGuard
-from hub.outbox.lease import Lease, LeaseState
+from hub.outbox.lease import Lease, LeaseLost, LeaseState
 from hub.outbox.messages import to_message
 from hub.outbox.reader import LogReader
+from hub.outbox.tracking import PositionRecorder
 
 log = structlog.get_logger("hub.outbox")
 
 TRACKING_NAME = "kafka-relay"
-
-
-class LeaseLost(Exception):
-    """Another relay holds the lease: this one must not publish."""
 
 
 @dataclass(frozen=True)
@@ -81,7 +78,8 @@ class Relay:
         self.options = options or RelayOptions()
         self.name = name
         self.tracking = app.factory.tracking_recorder()
-        self.position = self.tracking.max_tracking_id(name) or 0
+        self.positions = PositionRecorder(self.tracking, name, self.lease.acquire)
+        self.position = self.positions.recorded
         self.reader = LogReader(app.recorder, gaps, self.options.batch_size, self.options.gap_warn_after)
         self.stop_event = threading.Event()
         self._leased = False
@@ -109,27 +107,32 @@ class Relay:
 
     def step(self) -> int:
         """Publish the next batch and advance; return how many events were published."""
+        self.positions.raise_error()  # a failed tracking write: reload the position first
         if not self.lease.acquire():
             self._leased = False
             raise LeaseLost
         if not self._leased:  # (re)gained the lease: another relay may have moved the position
-            self.position = self.tracking.max_tracking_id(self.name) or 0
+            self.position = self.positions.reset()
             self._leased = True
+        t0 = time.perf_counter()
         batch = self._prefetched() or self._prepare(self.position)
         if not batch.notifications:
             return 0
+        t1 = time.perf_counter()
         assert self.publisher is not None
         futures = self.publisher.send(batch.messages)
         last = batch.notifications[-1].id
         # Read and encode the next batch while the broker acknowledges this one.
         self._prefetch = self._reader_thread.submit(self._prepare, last)
         self.publisher.confirm(futures)  # flush: every message acknowledged (acks=all)
+        t2 = time.perf_counter()
         if not self.lease.acquire():  # fencing: never move the position without the lease
             self._leased = False
             raise LeaseLost
-        self.tracking.insert_tracking(Tracking(application_name=self.name, notification_id=last))
+        self.positions.advance(last)  # recorded by a thread: publishing goes on meanwhile
         self.position = last
-        log.debug("batch published", count=len(batch.messages), position=last)
+        log.debug("batch published", count=len(batch.messages), position=last,
+                  read_ms=round((t1 - t0) * 1000, 1), send_ms=round((t2 - t1) * 1000, 1))
         return len(batch.messages)
 
     def head(self) -> int:
@@ -151,6 +154,7 @@ class Relay:
                 try:
                     count = self.step()
                 except LeaseLost:
+                    self._leased = False
                     if once:
                         raise
                     if not standby_logged:
@@ -189,12 +193,19 @@ class Relay:
                     if once:
                         break
                     self._sleep(self.options.poll_interval)
+            if once:
+                self.positions.flush()  # --once ends with its position recorded
         finally:
             self.close()
         return published
 
     def close(self) -> None:
-        """Flush and close the producer, and give the lease back."""
+        """Record the last acknowledged position, close the producer, give the lease back."""
+        try:
+            self.positions.flush()
+        except Exception as exc:  # noqa: BLE001 - the next relay re-publishes from the store
+            log.warning("last position not recorded", position=self.position, error=str(exc)[:300])
+        self.positions.close()
         if self.publisher is not None:
             self.publisher.close()
         self.lease.release()

@@ -53,17 +53,18 @@ def headers_of(record) -> dict[str, str]:
 
 def check_delivery(records: list, expected: dict[UUID, tuple[UUID, int]]) -> dict[str, int]:
     """Every expected ce_id arrived; per aggregate, first arrivals are in version order;
-    a duplicate is the very same event (same ce_id, same value). Returns counts."""
+    a duplicate is the very same event (same ce_id, same value). Returns counts and the log
+    positions of the duplicates."""
     first_seen: dict[UUID, bytes] = {}
     versions: dict[str, list[int]] = defaultdict(list)
-    duplicates = 0
+    duplicates: list[int] = []
     for record in records:
         h = headers_of(record)
         ce_id, version, key = UUID(h["ce_id"]), int(h["hub_version"]), record.key.decode()
         assert ce_id == event_id(UUID(key), version), f"ce_id does not name {key} v{version}"
         if ce_id in first_seen:
             assert first_seen[ce_id] == record.value, f"duplicate {ce_id} with a different value"
-            duplicates += 1
+            duplicates.append(int(h["hub_position"]))
             continue
         first_seen[ce_id] = record.value
         versions[key].append(version)
@@ -71,7 +72,8 @@ def check_delivery(records: list, expected: dict[UUID, tuple[UUID, int]]) -> dic
     assert not missing, f"{len(missing)} events never arrived, e.g. {sorted(map(str, missing))[:3]}"
     for key, seen in versions.items():
         assert seen == sorted(seen) and len(set(seen)) == len(seen), f"{key} out of order: {seen}"
-    return {"distinct": len(first_seen), "duplicates": duplicates}
+    return {"distinct": len(first_seen), "duplicates": len(duplicates),
+            "duplicate_positions": duplicates}
 
 
 def relay_env(database_url: str, bootstrap: str, prefix: str, **extra: str) -> dict[str, str]:
