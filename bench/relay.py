@@ -1,6 +1,7 @@
 """Kafka relay: events/s published and store-commit → consumer-receipt lag, beside raw kafka-python.
 
-    python -m bench.relay [--events N] [--rate 500] [--seconds 10] [--pg URL] [--stores sqlite,postgres]
+    python -m bench.relay [--events N] [--rate 500] [--seconds 10] [--per-commit 4] [--writers 1]
+                          [--pg URL] [--stores sqlite,postgres]
 
 On a tansu broker started here, for SQLite (a temporary file) and PostgreSQL (a fresh schema):
 
@@ -12,7 +13,7 @@ On a tansu broker started here, for SQLite (a temporary file) and PostgreSQL (a 
 - lag: a writer process commits one event at a time at a steady ``--rate`` for ``--seconds``
   while ``hub relay`` runs as its own process and a consumer (``assign()``) reads the topic;
   lag = receipt time − the writer's time right after its commit returned; p50 / p99. The
-  rate is shared by ``--writers`` processes (one commit per event each).
+  writers commit ``--per-commit`` events per transaction (a booking writes about four).
 """
 
 from __future__ import annotations
@@ -101,24 +102,27 @@ def raw_producer(bootstrap: str, sample, n: int) -> float:
     return n / elapsed
 
 
-def steady_writer(url: str, rate: float, seconds: float, out: Any) -> None:
-    """Commit one event at a time at ``rate``/s; report position → wall time after commit."""
+def steady_writer(url: str, rate: float, seconds: float, per_commit: int, out: Any) -> None:
+    """Commit ``per_commit`` events at a time (a booking writes about four) at ``rate`` events/s;
+    report each event's position → wall time right after its commit returned."""
     app = make_app(url)
     appointments = booked(int(rate * seconds))
     committed: dict[int, float] = {}
     started = time.perf_counter()
-    for i, appointment in enumerate(appointments):
+    for i in range(0, len(appointments), per_commit):
         pause = started + i / rate - time.perf_counter()
         if pause > 0:
             time.sleep(pause)
-        position = app.commit(appointment)
-        committed[position] = time.time()
+        recordings = app.save(*appointments[i : i + per_commit])
+        now = time.time()
+        for recording in recordings:
+            committed[recording.notification.id] = now
     out.put((committed, len(appointments) / (time.perf_counter() - started)))
     app.close()
 
 
 def lag(url: str, bootstrap: str, rate: float, seconds: float, log_dir: Path,
-        n_writers: int) -> dict[str, float]:
+        n_writers: int, per_commit: int) -> dict[str, float]:
     from kafka import KafkaConsumer, TopicPartition
     from kafka.admin import KafkaAdminClient
 
@@ -146,7 +150,8 @@ def lag(url: str, bootstrap: str, rate: float, seconds: float, log_dir: Path,
     received: dict[int, float] = {}
     spawn = multiprocessing.get_context("spawn")  # no fork under the consumer's threads
     queue = spawn.Queue()
-    writers = [spawn.Process(target=steady_writer, args=(url, rate / n_writers, seconds, queue))
+    writers = [spawn.Process(target=steady_writer,
+                             args=(url, rate / n_writers, seconds, per_commit, queue))
                for _ in range(n_writers)]
     try:
         time.sleep(1.0)  # let the relay start before the steady load
@@ -194,7 +199,8 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=500)
     parser.add_argument("--seconds", type=float, default=10)
     parser.add_argument("--stores", default="sqlite,postgres")
-    parser.add_argument("--writers", type=int, default=2, help="writer processes sharing --rate")
+    parser.add_argument("--writers", type=int, default=1, help="writer processes sharing --rate")
+    parser.add_argument("--per-commit", type=int, default=4, help="events per commit (a booking: ~4)")
     parser.add_argument("--pg", default=os.environ.get("HUB_TEST_DATABASE_URL",
                                                        "postgresql://postgres@127.0.0.1:5432/test"))
     args = parser.parse_args()
@@ -208,7 +214,8 @@ def main() -> None:
             url = f"sqlite:///{tmp}/{store}-{{}}.db" if store == "sqlite" else None
             make_url = (lambda i, u=url: u.format(i)) if url else (lambda i: pg_schema_url(args.pg))
             t = throughput(make_url(1), broker.bootstrap, args.events)
-            l = lag(make_url(2), broker.bootstrap, args.rate, args.seconds, tmp, args.writers)
+            l = lag(make_url(2), broker.bootstrap, args.rate, args.seconds, tmp, args.writers,
+                    args.per_commit)
             rows.append((store, t, l))
             print(store, {k: round(v, 1) for k, v in {**t, **l}.items()}, flush=True)
     finally:
