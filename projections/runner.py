@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -162,15 +163,23 @@ class Projector:
             log.info("resuming rebuild", projection=name, position=position, target=target)
         advance = progress(position, target) if progress else None
         topics = projection.topic_filter
-        while position < target:
-            batch = self.log.read(position, chunk, stop=target, topics=topics, settled=True)
-            reached = batch[-1].id if len(batch) == chunk else target
-            with shadow.transaction() as curs:
-                projection.apply(curs, self._decode(batch, projection),
-                                 Tracking(self.source, reached), position, model=shadow)
-            if advance:
-                advance(reached - position)
-            position = reached
+
+        def read(after: int) -> list[Notification]:
+            return self.log.read(after, chunk, stop=target, topics=topics, settled=True)
+
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="rebuild-read") as reader:
+            upcoming = reader.submit(read, position) if position < target else None
+            while upcoming is not None:
+                batch = upcoming.result()
+                reached = batch[-1].id if len(batch) == chunk else target
+                # read the next chunk while this one is decoded and written
+                upcoming = reader.submit(read, reached) if reached < target else None
+                with shadow.transaction() as curs:
+                    projection.apply(curs, self._decode(batch, projection),
+                                     Tracking(self.source, reached), position, model=shadow)
+                if advance:
+                    advance(reached - position)
+                position = reached
         return self._swap(projection, shadow)
 
     def _swap(self, projection: ReadModelProjection, shadow: ReadModel) -> int:
