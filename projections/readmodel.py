@@ -128,6 +128,15 @@ class ReadModel(TrackingRecorder):
         if tracking.notification_id > current:
             self._insert_tracking(curs, tracking)  # type: ignore[attr-defined]
 
+    def ensure_position(self, application_name: str) -> None:
+        """Give the tracking table a row (position 0) to lock, so even the very first batches
+        of two racing runners are serialised by the compare-and-set."""
+        table = self.dialect.qualified(self.tracking_table)
+        with self.transaction() as curs:
+            curs.execute(self.dialect.sql(f"INSERT INTO {table} (application_name, notification_id) "
+                                          "VALUES (%s, 0) ON CONFLICT (application_name) DO NOTHING"),
+                         [application_name])
+
     def _locked_position(self, curs: Any, application_name: str) -> int:
         lock = " FOR UPDATE" if self.dialect.kind == "postgres" else ""
         statement = (f"SELECT notification_id FROM {self.dialect.qualified(self.tracking_table)} "

@@ -22,7 +22,7 @@ from eventsourcing.persistence import Notification, Tracking
 
 from projections.base import ReadModelProjection
 from projections.log import EventLog
-from projections.readmodel import SHADOW, PositionMoved, ReadModel
+from projections.readmodel import PositionMoved, ReadModel
 
 log = structlog.get_logger("projections.runner")
 Progress = Callable[[int], None]
@@ -49,6 +49,8 @@ class Projector:
         self.app = app
         self.log = EventLog(app.recorder)
         self.projections = {p.name: p for p in projections}
+        for projection in projections:
+            projection.view.ensure_position(self.source)
         self.shadow = shadow
         self.batch_size = batch_size
         self.poll_seconds = poll_seconds
@@ -157,6 +159,7 @@ class Projector:
         shadow = self.shadow(projection)
         shadow.create_table()
         shadow.create_tables()
+        shadow.ensure_position(self.source)
         position = shadow.position(self.source)
         target = self.log.settled_head()
         if position:
@@ -210,5 +213,3 @@ class Projector:
         return [(n.id, n.topic, mapper.to_domain_event(n)) for n in batch
                 if any(p.wants(n.topic) for p in wanted)]
 
-
-__all__ = ["Projector", "Status", "SHADOW"]

@@ -201,3 +201,23 @@ def test_suivi_filters_and_patient_history(app: Scheduling, setup: Setup, projec
     assert {r["patient_name"] for r in history} == {"Pat Nouveau"}  # the rename shows everywhere
     only_first = patient_history(view, patient_id, [str(setup.clinic)], ZONE)
     assert [r["appointment_id"] for r in only_first] == [str(a)]
+
+
+def test_two_runners_at_once_apply_each_event_once(app: Scheduling, setup: Setup) -> None:
+    """Two servers (or a server and ``hub projections run``) follow the same log."""
+    first = build_projector(app, ["availability"], batch_size=3, poll_seconds=0.001)
+    second = build_projector(app, ["availability"], batch_size=5, poll_seconds=0.001)
+    first.start()
+    second.start()
+    try:
+        for n in range(10):
+            slot = setup.slot if n % 2 else setup.open_slot(capacity=1, hours=100 + n)
+            app.book(slot, setup.consult, patient(n), "emr")
+        assert first.wait("availability", app.head(), timeout=20)
+    finally:
+        first.close()
+        second.close()
+    listed = availability(build_projector(app, ["availability"]).get("availability").view,
+                          future(0), future(24 * 30), online=False)
+    booked = {i["slot_id"]: i["booked"] for i in listed}
+    assert booked[str(setup.slot)] == 5 and sum(booked.values()) == 10  # none applied twice
