@@ -8,6 +8,8 @@ import signal
 import threading
 from uuid import UUID
 
+import structlog
+
 from aggregates.errors import InvalidValue
 from hub.bootstrap import bootstrap
 from hub.eventlog import to_jsonable
@@ -40,14 +42,15 @@ def _center():
 
 def run_delivery(args: argparse.Namespace) -> int:
     """SIGTERM/SIGINT stop after the message in flight (its outcome is recorded)."""
-    center = _center()
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
+    center = _center()
     if args.once:
         report = center.run_once(stop.is_set)
         print(" ".join(f"{k}={v}" for k, v in vars(report).items()))
         return 1 if report.errors else 0
+    structlog.get_logger("hub.notifications").info("notification sender started")
     center.run_forever(stop)
     return 0
 

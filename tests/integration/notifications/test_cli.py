@@ -48,7 +48,12 @@ def test_run_stops_cleanly_on_sigterm(sqlite_url: str) -> None:
     env = {**os.environ, "HUB_DATABASE_URL": sqlite_url, "HUB_POLL_SECONDS": "0.2"}
     sender = subprocess.Popen([sys.executable, "-m", "hub", "notifications", "run"], cwd=ROOT, env=env,
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    time.sleep(1.5)
+    # wait for the start line: by then the SIGTERM handler is installed
+    lines = [sender.stderr.readline().decode() for _ in range(1)]
+    while "notification sender started" not in lines[-1] and lines[-1] and len(lines) < 50:
+        lines.append(sender.stderr.readline().decode())
+    assert "notification sender started" in lines[-1], lines
+    time.sleep(0.5)
     assert sender.poll() is None  # still running its rounds
     sender.send_signal(signal.SIGTERM)
     assert sender.wait(timeout=10) == 0
