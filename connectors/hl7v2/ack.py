@@ -24,7 +24,7 @@ def _text(text: str, limit: int = 200) -> str:
 def build_ack(received: Header, code: str, text: str = "", error_code: str = "",
               location: str = "") -> str:
     """An ACK (v2.5.1) for ``received``: MSA-2 = its MSH-10; AE/AR carry an ERR segment."""
-    ack = Message("ACK", version=ACK_VERSION, validation_level=VALIDATION_LEVEL.TOLERANT)
+    ack = Message("ACK", version=ACK_VERSION, validation_level=VALIDATION_LEVEL.QUIET)
     ack.msh.msh_3 = HUB_APPLICATION
     ack.msh.msh_4 = HUB_FACILITY
     if received.application:

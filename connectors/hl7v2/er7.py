@@ -76,9 +76,14 @@ def header(text: str) -> Header:
     if not first.startswith("MSH"):
         return Header()
     try:
-        msh = parse_segment(first, validation_level=VALIDATION_LEVEL.TOLERANT)
+        msh = parse_segment(first, validation_level=VALIDATION_LEVEL.QUIET)
     except (HL7apyException, ValueError, IndexError):
         return Header()
+    return header_of(msh)
+
+
+def header_of(msh: Any) -> Header:
+    """The ``Header`` of a parsed MSH segment."""
     return Header(
         control_id=value(msh, "msh_10"),
         application=value(msh, "msh_3", 1),
@@ -102,7 +107,8 @@ def parse(text: str) -> Message:
         raise Hl7Problem("AR", SEGMENT_SEQUENCE_ERROR,
                          "not an HL7 v2 message: it must start with an MSH segment", "MSH")
     try:
-        return parse_message(er7, find_groups=False, validation_level=VALIDATION_LEVEL.TOLERANT)
+        # QUIET: hl7apy still refuses what it cannot parse; the hub checks what it needs itself
+        return parse_message(er7, find_groups=False, validation_level=VALIDATION_LEVEL.QUIET)
     except HL7apyException as exc:
         kind = type(exc).__name__
         code = UNSUPPORTED_VERSION_ID if kind == "UnsupportedVersion" else SEGMENT_SEQUENCE_ERROR

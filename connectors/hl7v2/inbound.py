@@ -9,12 +9,14 @@ from uuid import UUID
 from zoneinfo import ZoneInfo
 
 import structlog
+from hl7apy.core import Message
 
 from aggregates.errors import Conflict, DomainError, InvalidValue, NotFound
 from connectors.hl7v2.ack import build_ack
 from connectors.hl7v2.er7 import (
     APPLICATION_INTERNAL_ERROR, APPLICATION_RECORD_LOCKED, DATA_TYPE_ERROR, REQUIRED_FIELD_MISSING,
-    UNKNOWN_KEY_IDENTIFIER, UNSUPPORTED_PROCESSING_ID, Header, Hl7Problem, header, normalise, parse,
+    UNKNOWN_KEY_IDENTIFIER, UNSUPPORTED_PROCESSING_ID, Header, Hl7Problem, header, header_of,
+    normalise, parse,
 )
 from connectors.hl7v2.siu import to_emr_message
 from connectors.vendors import VendorProfiles, load_profiles
@@ -50,10 +52,14 @@ class Hl7Inbox:
 
         ``may_act_for(clinic_id)`` (HTTP: the token's clinic scope) refuses senders of other clinics.
         """
-        head = header(text)
+        head = Header()
         try:
-            return self._apply(text, head, channel, may_act_for)
+            message = parse(text)
+            head = header_of(message.msh)
+            return self._apply(message, text, head, channel, may_act_for)
         except Hl7Problem as problem:
+            if not head.control_id:
+                head = header(text)  # the whole message was unreadable: MSH alone may not be
             return self._refuse(head, problem, channel)
         except StoreBusy as exc:
             return self._refuse(head, Hl7Problem("AR", APPLICATION_RECORD_LOCKED, exc.message), channel)
@@ -65,9 +71,8 @@ class Hl7Inbox:
                                  "internal error: the message was not applied; send it again later")
             return self._refuse(head, problem, channel)
 
-    def _apply(self, text: str, head: Header, channel: str,
+    def _apply(self, message: Message, text: str, head: Header, channel: str,
                may_act_for: Callable[[UUID], bool] | None) -> str:
-        message = parse(text)
         if not head.control_id:
             raise Hl7Problem("AR", REQUIRED_FIELD_MISSING, "MSH-10 (message control id) is empty",
                              "MSH-10")
