@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections import Counter
 
 from adapters.outbox import Outbox
+from aggregates.notification import Notification
 from hub.notifications.center import channels_from, notification_center
 from hub.notifications.settings import NotificationSettings
 from hub.scheduling import Scheduling
@@ -21,14 +22,19 @@ def show_delivery(app: Scheduling, zone: str) -> None:
     center = notification_center(app, settings, zone, channels=channels)
     report = center.run_once()
     where = {c: ("outbox" if channels[c] is outbox else "configured") for c in channels}
-    print(f"\nPatient messages — one delivery round (channels: "
+    print("\nPatient messages — one delivery round (channels: "
           + ", ".join(f"{c} → {w}" for c, w in where.items()) + ")")
-    for message in outbox.messages[:12]:
+    kinds = {m.key: app.load(Notification, m.key, "notification").kind for m in outbox.messages}
+    shown: set[tuple[str, str]] = set()
+    for message in outbox.messages:  # one example of each kind on each channel
+        kind = kinds[message.key]
+        if (kind, message.channel) in shown:
+            continue
+        shown.add((kind, message.channel))
         text = message.subject or message.text
-        print(f"  {message.channel:<5} {message.address:<34} {text[:90]}")
-    if len(outbox.messages) > 12:
-        print(f"  ... and {len(outbox.messages) - 12} more")
-    by_channel = Counter(m.channel for m in outbox.messages)
-    print(f"sent {report.sent} (outbox: {dict(by_channel)}), retrying {report.retrying}, "
-          f"failed {report.failed}, skipped {report.skipped}; phone calls wait for 09:00-20:00 "
-          f"local time; reminders wait until 48 h before")
+        print(f"  {kind:<13} {message.channel:<5} {message.address:<32} {text[:84]}")
+    counts = Counter((kinds[m.key], m.channel) for m in outbox.messages)
+    print("sent " + ", ".join(f"{n} {k}/{c}" for (k, c), n in sorted(counts.items()))
+          + f" (total {report.sent}); retrying {report.retrying}, failed {report.failed}, "
+          f"skipped {report.skipped}. Phone calls wait for 09:00-20:00 local time, reminders "
+          f"for 48 h before.")
