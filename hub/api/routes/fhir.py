@@ -87,6 +87,20 @@ class FhirRoute(APIRoute):
         return fhir_handler
 
 
+_DESCRIBED = {400: "malformed request or search parameter", 401: "missing or unknown token",
+              403: "role not allowed", 404: "unknown or out of scope", 409: "conflicts with the state "
+              "(e.g. `slot_full`)", 412: "If-None-Exist matches several", 413: "body too large",
+              422: "breaks a rule (e.g. `invalid_value`)", 503: "store busy: retry shortly"}
+
+
+def outcomes(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI: refusals are OperationOutcomes (``application/fhir+json``)."""
+    return {s: {"description": f"OperationOutcome: {_DESCRIBED[s]}",
+                "content": {FHIR_JSON: {"schema": {"type": "object"}}}} for s in statuses}
+
+
+READS = outcomes(400, 401, 403, 404, 503)
+WRITES = outcomes(400, 401, 403, 404, 409, 412, 413, 422, 503)
 router = APIRouter(prefix="/fhir/r4", tags=["fhir"], route_class=FhirRoute,
                    default_response_class=FhirResponse)
 
@@ -113,7 +127,8 @@ def _clinic_param(request: Request) -> UUID | None:
     return uuid_of(value, "clinic") if value else None
 
 
-@router.get("/$bulk-publish", summary="SMART Scheduling Links manifest (public)")
+@router.get("/$bulk-publish", summary="SMART Scheduling Links manifest (public)",
+            responses={200: {"content": {"application/json": {}}}, **outcomes(400, 503)})
 def bulk_publish(request: Request, scheduling: SchedulingDep) -> Response:
     settings = request.app.state.settings
     body = manifest(base_url(request), datetime.now(UTC).replace(microsecond=0), _clinic_param(request))
@@ -121,7 +136,8 @@ def bulk_publish(request: Request, scheduling: SchedulingDep) -> Response:
                     headers={"Cache-Control": f"public, max-age={settings.smart_max_age}"})
 
 
-@router.get("/$bulk-publish/{resource_type}.ndjson", summary="SMART Scheduling Links file (public)")
+@router.get("/$bulk-publish/{resource_type}.ndjson", summary="SMART Scheduling Links file (public)",
+            responses={200: {"content": {"application/fhir+ndjson": {}}}, **outcomes(400, 404, 503)})
 def bulk_publish_file(resource_type: str, request: Request, scheduling: SchedulingDep) -> Response:
     if resource_type not in FILE_TYPES:
         raise FhirError(404, "not-found", f"no {resource_type} file; files: {', '.join(FILE_TYPES)}",
@@ -152,7 +168,9 @@ def metadata(request: Request) -> FhirResponse:
 
 
 # -- Appointment writes ---------------------------------------------------------------
-@router.post("/Appointment", status_code=201, summary="Book through a FHIR Appointment")
+@router.post("/Appointment", status_code=201, summary="Book through a FHIR Appointment",
+             responses={200: {"description": "If-None-Exist matched: the existing appointment"},
+                        **WRITES})
 def create_appointment(
     request: Request, principal: Booker, scheduling: SchedulingDep,
     body: Annotated[Any, Body(media_type=FHIR_JSON)],
@@ -164,7 +182,8 @@ def create_appointment(
     return FhirResponse(resource, status_code=201 if created else 200, headers={"Location": location})
 
 
-@router.put("/Appointment/{appointment_id}", summary="Update: cancel, move, mark attendance")
+@router.put("/Appointment/{appointment_id}", summary="Update: cancel, move, mark attendance",
+            responses=WRITES)
 def update_appointment(
     appointment_id: str, request: Request, principal: Booker, scheduling: SchedulingDep,
     body: Annotated[Any, Body(media_type=FHIR_JSON)],
@@ -173,7 +192,8 @@ def update_appointment(
     return FhirResponse(booking.update(appointment_id, body, scope_of(principal)))
 
 
-@router.post("/Appointment/{appointment_id}/$cancel", summary="Cancel an appointment")
+@router.post("/Appointment/{appointment_id}/$cancel", summary="Cancel an appointment",
+             responses=WRITES)
 def cancel_appointment(
     appointment_id: str, request: Request, principal: Booker, scheduling: SchedulingDep,
     body: Annotated[Any, Body(media_type=FHIR_JSON)] = None,
@@ -190,7 +210,8 @@ def cancel_appointment(
 
 
 # -- reads and searches ---------------------------------------------------------------
-@router.get("/{resource_type}", summary="Search (searchset Bundle, paged with _count/_offset)")
+@router.get("/{resource_type}", summary="Search (searchset Bundle, paged with _count/_offset)",
+            responses=READS)
 def search(resource_type: str, request: Request, principal: Reader,
            scheduling: SchedulingDep) -> FhirResponse:
     query = Query(tuple(request.query_params.multi_items()))
@@ -198,7 +219,7 @@ def search(resource_type: str, request: Request, principal: Reader,
     return FhirResponse(server.search(resource_type, query, scope_of(principal), base_url(request)))
 
 
-@router.get("/{resource_type}/{resource_id}", summary="Read one resource")
+@router.get("/{resource_type}/{resource_id}", summary="Read one resource", responses=READS)
 def read(resource_type: str, resource_id: str, request: Request, principal: Reader,
          scheduling: SchedulingDep) -> FhirResponse:
     return FhirResponse(server_for(request, scheduling).read(resource_type, resource_id,
