@@ -71,9 +71,22 @@ class MemoryAccessStore:
     def answer(self, subject: str, key: str) -> IdempotentAnswer | None:
         return self._answers.get((subject, key))
 
-    def remember(self, subject: str, key: str, answer: IdempotentAnswer) -> IdempotentAnswer:
+    def claim(self, subject: str, key: str, request_hash: str) -> tuple[bool, IdempotentAnswer]:
         with self._lock:
-            return self._answers.setdefault((subject, key), answer)
+            if (subject, key) in self._answers:
+                return False, self._answers[(subject, key)]
+            claimed = IdempotentAnswer(request_hash, 0, "")
+            self._answers[(subject, key)] = claimed
+            return True, claimed
+
+    def complete(self, subject: str, key: str, status: int, body: str) -> None:
+        with self._lock:
+            claimed = self._answers[(subject, key)]
+            self._answers[(subject, key)] = IdempotentAnswer(claimed.request_hash, status, body)
+
+    def release(self, subject: str, key: str) -> None:
+        with self._lock:
+            self._answers.pop((subject, key), None)
 
     def close(self) -> None:
         """Nothing to release."""
@@ -165,13 +178,29 @@ class SqlAccessStore:
         values = tuple(row.values()) if isinstance(row, dict) else tuple(row)
         return IdempotentAnswer(values[0], int(values[1]), values[2])
 
-    def remember(self, subject: str, key: str, answer: IdempotentAnswer) -> IdempotentAnswer:
-        """Store the first answer for a key; if another request stored one first, return it."""
-        self._write(
-            f"INSERT INTO {self.answers_table} VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
-            (subject, key, answer.request_hash, answer.status, answer.body, _now()),
+    def claim(self, subject: str, key: str, request_hash: str) -> tuple[bool, IdempotentAnswer]:
+        """Claim a key for a request (status 0: in progress); if it was claimed before, return
+        False and the earlier request's record."""
+        inserted = self._write(
+            f"INSERT INTO {self.answers_table} VALUES (?, ?, ?, 0, '', ?) ON CONFLICT DO NOTHING",
+            (subject, key, request_hash, _now()),
         )
-        return self.answer(subject, key) or answer
+        if inserted:
+            return True, IdempotentAnswer(request_hash, 0, "")
+        earlier = self.answer(subject, key)
+        if earlier is None:  # released meanwhile: try once more
+            return self.claim(subject, key, request_hash)
+        return False, earlier
+
+    def complete(self, subject: str, key: str, status: int, body: str) -> None:
+        self._write(
+            f"UPDATE {self.answers_table} SET status = ?, body = ? WHERE subject = ? AND key = ?",
+            (status, body, subject, key),
+        )
+
+    def release(self, subject: str, key: str) -> None:
+        self._write(f"DELETE FROM {self.answers_table} WHERE subject = ? AND key = ?",
+                    (subject, key))
 
     def close(self) -> None:
         """The datastore belongs to the application, which closes it."""

@@ -11,6 +11,7 @@ from fastapi import FastAPI
 from adapters.accessstore import access_store_for
 from hub.api.errors import BodyLimit, install_error_handlers
 from hub.api.readmodels import start_projections
+from hub.api.idempotency import Idempotency
 from hub.bootstrap import bootstrap
 from hub.imports import Imports
 from hub.scheduling import Scheduling
@@ -28,6 +29,11 @@ ROUTER_MODULES = (
     "hub.api.routes.suivi",
     "hub.api.routes.availability",
     "hub.api.routes.events",
+    "hub.api.routes.professionals",
+    "hub.api.routes.services",
+    "hub.api.routes.slots",
+    "hub.api.routes.appointments",
+    "hub.api.routes.patients",
 )
 
 DESCRIPTION = """The appointment hub's native API (CONTRACT `/v1/...`).
@@ -72,6 +78,7 @@ def create_app(scheduling: Scheduling | None = None, settings: Settings | None =
         lifespan=lifespan,
     )
     install_error_handlers(app)
+    app.add_middleware(Idempotency)
     app.add_middleware(BodyLimit, max_bytes=settings.api_max_body_bytes)
     for name in ROUTER_MODULES:
         app.include_router(importlib.import_module(name).router)
