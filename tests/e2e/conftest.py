@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Callable, Iterator
 from datetime import timedelta
 from uuid import UUID
@@ -96,3 +98,37 @@ class HttpClinic:
                                   json=booking_body(self.slot, self.consult, n, **extra))
         assert answer.status_code == 201, answer.text
         return answer.json()
+
+
+class LiveServer:
+    """The real app under uvicorn in a thread, on a free loopback port."""
+
+    def __init__(self, app, port: int) -> None:
+        import uvicorn
+
+        self.url = f"http://127.0.0.1:{port}"
+        self.app = app
+        self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port,
+                                                    log_level="warning", access_log=False))
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+
+    def __enter__(self) -> LiveServer:
+        self.thread.start()
+        deadline = time.monotonic() + 20
+        while not self.server.started:
+            assert self.thread.is_alive(), "uvicorn stopped while starting"
+            assert time.monotonic() < deadline, "uvicorn did not start within 20 s"
+            time.sleep(0.05)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=20)
+
+
+@pytest.fixture
+def live_server(pg_app: Scheduling) -> Iterator[LiveServer]:
+    from tests.conftest import _free_port
+
+    with LiveServer(create_app(pg_app), _free_port()) as server:
+        yield server
