@@ -12,6 +12,7 @@ from adapters.accessstore import access_store_for
 from hub.api.errors import BodyLimit, install_error_handlers
 from hub.api.readmodels import start_projections
 from hub.api.idempotency import Idempotency
+from hub.api.openapi import install_openapi
 from hub.bootstrap import bootstrap
 from hub.imports import Imports
 from hub.scheduling import Scheduling
@@ -82,4 +83,5 @@ def create_app(scheduling: Scheduling | None = None, settings: Settings | None =
     app.add_middleware(BodyLimit, max_bytes=settings.api_max_body_bytes)
     for name in ROUTER_MODULES:
         app.include_router(importlib.import_module(name).router)
+    install_openapi(app)
     return app
