@@ -52,15 +52,17 @@ def _error_content(operation: dict[str, Any]) -> dict[str, Any]:
 
 
 def _errors_as_json(operation: dict[str, Any]) -> None:
-    """FastAPI files a route's extra responses under its own media type (``text/plain`` for a
-    plain-text route); the error handlers always answer ``application/json``."""
+    """FastAPI files a route's extra responses under its own media type only (``text/plain``
+    for a plain-text route); the error handlers answer ``application/json``."""
     for status, response in operation.get("responses", {}).items():
         content = response.get("content", {})
         if not status.startswith(("4", "5")):
             continue
         for media in list(content):
             if media != "application/json" and content[media].get("schema", {}).get("$ref") == _REF:
-                content.setdefault("application/json", content.pop(media))
+                content.setdefault("application/json", {"schema": {"$ref": _REF}})
+                if not media.endswith("json"):  # a page or plain text for people
+                    content[media] = {"schema": {"type": "string"}}
 
 
 def _json_media_are_objects(operation: dict[str, Any]) -> None:

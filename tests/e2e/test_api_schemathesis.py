@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import pytest
 import schemathesis
+from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from schemathesis import GenerationMode
@@ -27,6 +28,14 @@ CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
 MAX_EXAMPLES = 15
 OPERATIONS = [(method.upper(), path) for path, item in create_app().openapi()["paths"].items()
               for method in item if method in ("get", "post", "put", "patch", "delete")]
+
+
+@pytest.fixture
+def client(pg_app, monkeypatch):
+    """The real app with every optional feature on (gateway webhooks need their secret)."""
+    monkeypatch.setenv("HUB_GATEWAY_TOKEN", "schemathesis-gateway-secret")
+    with TestClient(create_app(pg_app)) as test_client:
+        yield test_client
 
 
 @pytest.fixture

@@ -15,7 +15,13 @@ from tests.e2e.conftest import HttpClinic, booking_body, slot_body
 #: Routes open without a token (CONTRACT): nothing clinic-specific behind them.
 PUBLIC_ROUTES = {
     ("GET", "/health"),
-    ("GET", "/fhir/r4/$bulk-publish"),
+    ("GET", "/fhir/r4/$bulk-publish"),  # SMART Scheduling Links: published availability
+    ("GET", "/fhir/r4/$bulk-publish/{resource_type}.ndjson"),
+    ("GET", "/fhir/r4/metadata"),  # CapabilityStatement
+    ("GET", "/v1/links/{token}"),  # patients' signed e-mail links (the token is the secret)
+    ("POST", "/v1/links/{token}"),
+    ("POST", "/v1/webhooks/sms"),  # gateway webhooks, HMAC-signed
+    ("POST", "/v1/webhooks/phone"),
 }
 SCOPED_ROLES = ("emr", "portal", "clinic_staff")
 #: The hub's own resources: with another clinic's id in the path they answer 403 or 404.
@@ -86,6 +92,8 @@ def _operations(client) -> list[tuple[str, str, dict]]:
 
 def test_matrix_enumerates_the_hubs_own_routes(client) -> None:
     templates = {(m, t) for m, t, _ in _operations(client)}
+    open_routes = {(m, t) for m, t, op in _operations(client) if not op.get("security")}
+    assert open_routes == PUBLIC_ROUTES, "a route without a bearer token must be listed here"
     assert ("POST", "/v1/appointments") in templates
     assert ("DELETE", "/v1/appointments/{appointment_id}") in templates
     assert ("GET", "/health") in templates
