@@ -127,7 +127,8 @@ def show_link(token: Token, request: Request, center: CenterDep) -> Response:
     return _page(request, 200, TITLES[claim.action], message, claim.action, form=True)
 
 
-@router.post("/v1/links/{token}", responses=responses(400, 404, 409))
+@router.post("/v1/links/{token}", response_class=HTMLResponse,
+             responses=responses(400, 404, 409))
 def follow_link(token: Token, request: Request, center: CenterDep) -> Response:
     """Confirm or cancel (cancel goes through scheduling, refused past the service's delay)."""
     try:
