@@ -53,7 +53,7 @@ def fetch_url(url: str, timeout: float = 10.0) -> bytes:
     try:
         with urllib.request.urlopen(url, timeout=timeout) as answer:  # noqa: S310 - scheme checked
             body = answer.read(MAX_BYTES + 1)
-    except (urllib.error.URLError, OSError) as exc:
+    except (urllib.error.URLError, OSError, ValueError) as exc:  # ValueError: unusable URL
         raise FeedUnreachable(f"cannot fetch {url}: {exc}", url=url) from None
     if len(body) > MAX_BYTES:
         raise MalformedFeed(f"{url} is larger than {MAX_BYTES} bytes", field="manifest_url")

@@ -1,0 +1,199 @@
+"""Bookings/s and latency through HTTP (a real ``hub serve``), beside pgbench on the same server.
+
+    python -m bench.http_booking [--pg URL] [--bookings N] [--clients 32] [--workers W]
+                                 [--pgbench-seconds S]
+
+In one run, on one PostgreSQL server: ``pgbench -N -c 8 -j 2`` TPS (its own database,
+initialised once), then ``hub serve`` on a fresh schema, a clinic with slots set up through
+the API, and ``--clients`` concurrent HTTP clients booking ``--bookings`` appointments
+(``POST /v1/appointments``, spread over many slots, as portals and EMRs do). It prints
+bookings/s, p50/p90/p99 latency and the ratio bookings/s ÷ pgbench TPS.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+from urllib.parse import urlsplit, urlunsplit
+
+import httpx
+import psycopg
+
+from adapters.accessstore import access_store_for
+from hub.tokens import issue
+from tests.conftest import ADDRESS, _free_port, make_app, patient
+
+DEFAULT_PG = os.environ.get("HUB_TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
+PGBENCH_DB = "hub_pgbench"
+
+
+def pgbench_tps(url: str, seconds: int) -> float:
+    """TPS of ``pgbench -N -c 8 -j 2`` (simple-update) on the same server, own database."""
+    pgbench = shutil.which("pgbench")
+    if pgbench is None:
+        sys.exit("pgbench not found: apt-get install postgresql-client (or postgresql-contrib)")
+    parts = urlsplit(url)
+    admin = urlunsplit(parts._replace(path="/postgres", query=""))
+    with psycopg.connect(admin, autocommit=True) as conn:
+        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (PGBENCH_DB,)).fetchone()
+        if not exists:
+            conn.execute(f"CREATE DATABASE {PGBENCH_DB}")
+    target = urlunsplit(parts._replace(path=f"/{PGBENCH_DB}", query=""))
+    with psycopg.connect(target) as conn:
+        initialised = conn.execute("SELECT to_regclass('pgbench_accounts')").fetchone()[0]
+    if not initialised:
+        subprocess.run([pgbench, "-i", "-s", "1", "-q", target], check=True, capture_output=True)
+    done = subprocess.run([pgbench, "-N", "-c", "8", "-j", "2", "-T", str(seconds), target],
+                          check=True, capture_output=True, text=True)
+    match = re.search(r"tps = ([0-9.]+)", done.stdout)
+    if not match:
+        sys.exit(f"could not read pgbench's TPS:\n{done.stdout}\n{done.stderr}")
+    return float(match.group(1))
+
+
+def fresh_schema(url: str) -> tuple[str, str]:
+    schema = f"bench_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(f'CREATE SCHEMA "{schema}"')
+    parts = urlsplit(url)
+    return schema, urlunsplit(parts._replace(query=f"schema={schema}"))
+
+
+def drop_schema(url: str, schema: str) -> None:
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
+
+
+def start_server(url: str, port: int, workers: int) -> subprocess.Popen[bytes]:
+    env = {**os.environ, "HUB_DATABASE_URL": url, "HUB_LOG_LEVEL": "WARNING"}
+    server = subprocess.Popen(
+        [sys.executable, "-m", "hub", "serve", "--port", str(port), "--workers", str(workers)],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/health", timeout=2).status_code == 200:
+                return server
+        except httpx.TransportError:
+            pass
+        if server.poll() is not None or time.monotonic() > deadline:
+            server.kill()
+            sys.exit(f"hub serve did not start: {server.stderr.read().decode()[-2000:]}")
+        time.sleep(0.2)
+
+
+def set_up(client: httpx.Client, slots: int, capacity: int) -> tuple[list[str], str]:
+    def post(path: str, body: dict) -> dict:
+        answer = client.post(path, json=body)
+        answer.raise_for_status()
+        return answer.json()
+
+    clinic = post("/v1/clinics", {"name": "Clinique Bench", "address": ADDRESS,
+                                  "phone": "418-555-0000", "application_type": "clinic"})["id"]
+    gp = post(f"/v1/clinics/{clinic}/professionals", {"name": "Dre Bench", "type": "gp"})["id"]
+    service = post(f"/v1/clinics/{clinic}/services", {
+        "name": "Consultation", "duration_minutes": 15, "category": "in_person", "online": True,
+        "cancellation_delay_hours": 24})["id"]
+    first = (datetime.now(UTC) + timedelta(days=2)).replace(minute=0, second=0, microsecond=0)
+    slot_ids = []
+    for n in range(slots):
+        start = first + timedelta(minutes=30 * n)
+        slot_ids.append(post(f"/v1/clinics/{clinic}/slots", {
+            "start": start.isoformat(), "end": (start + timedelta(minutes=30)).isoformat(),
+            "professional_id": gp, "capacity": capacity, "service_ids": [service],
+            "products": [], "locked": False})["id"])
+    return slot_ids, service
+
+
+async def book_all(base: str, headers: dict[str, str], slot_ids: list[str], service: str,
+                   bookings: int, clients: int) -> tuple[float, list[float], dict[int, int]]:
+    latencies: list[float] = []
+    statuses: dict[int, int] = {}
+    counter = iter(range(bookings))
+
+    async def client_loop(client: httpx.AsyncClient, c: int) -> None:
+        for n in counter:
+            body = {"slot_id": slot_ids[n % len(slot_ids)], "service_id": service,
+                    "patient": patient(n + 1), "source": "emr"}
+            began = time.perf_counter()
+            answer = await client.post("/v1/appointments", json=body, headers=headers)
+            latencies.append(time.perf_counter() - began)
+            statuses[answer.status_code] = statuses.get(answer.status_code, 0) + 1
+
+    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
+    async with httpx.AsyncClient(base_url=base, limits=limits, timeout=60) as client:
+        began = time.perf_counter()
+        await asyncio.gather(*(client_loop(client, c) for c in range(clients)))
+        elapsed = time.perf_counter() - began
+    return elapsed, latencies, statuses
+
+
+def pct(values: list[float], q: int) -> float:
+    return statistics.quantiles(values, n=100)[q - 1] * 1000
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--pg", default=DEFAULT_PG, help="PostgreSQL server URL")
+    parser.add_argument("--bookings", type=int, default=2000)
+    parser.add_argument("--clients", type=int, default=32)
+    parser.add_argument("--workers", type=int, default=1, help="hub serve worker processes")
+    parser.add_argument("--slots", type=int, default=100, help="slots the bookings spread over")
+    parser.add_argument("--pgbench-seconds", type=int, default=15)
+    parser.add_argument("--json", action="store_true", help="print the figures as JSON too")
+    args = parser.parse_args()
+    if not (1 <= args.clients <= 256 and 1 <= args.bookings <= 100_000 and 1 <= args.slots):
+        parser.error("--clients 1-256, --bookings 1-100000, --slots ≥ 1")
+
+    tps = pgbench_tps(args.pg, args.pgbench_seconds)
+    schema, url = fresh_schema(args.pg)
+    server = None
+    try:
+        scheduling = make_app(url)  # creates the tables and issues the token in the same database
+        _, secret = issue(access_store_for(scheduling.recorder), "admin")
+        scheduling.close()
+        port = _free_port()
+        server = start_server(url, port, args.workers)
+        base = f"http://127.0.0.1:{port}"
+        headers = {"Authorization": f"Bearer {secret}"}
+        capacity = args.bookings // args.slots + 1
+        with httpx.Client(base_url=base, headers=headers, timeout=60) as client:
+            slot_ids, service = set_up(client, args.slots, capacity)
+        asyncio.run(book_all(base, headers, slot_ids, service, min(200, args.bookings),
+                             args.clients))  # warm-up: connections, caches
+        elapsed, latencies, statuses = asyncio.run(
+            book_all(base, headers, slot_ids, service, args.bookings, args.clients))
+    finally:
+        if server is not None:
+            server.terminate()
+            server.wait(timeout=20)
+        drop_schema(args.pg, schema)
+
+    booked = statuses.get(201, 0)
+    rate = booked / elapsed
+    figures = {"bookings": args.bookings, "clients": args.clients, "workers": args.workers,
+               "booked": booked, "statuses": statuses, "bookings_per_s": round(rate, 1),
+               "p50_ms": round(pct(latencies, 50), 2), "p90_ms": round(pct(latencies, 90), 2),
+               "p99_ms": round(pct(latencies, 99), 2), "pgbench_tps": round(tps, 1),
+               "ratio": round(rate / tps, 3), "load_average": os.getloadavg()[0]}
+    print(f"HTTP bookings: {booked}/{args.bookings} booked with {args.clients} clients, "
+          f"{args.workers} worker(s): {rate:.1f}/s, p50 {figures['p50_ms']} ms, "
+          f"p90 {figures['p90_ms']} ms, p99 {figures['p99_ms']} ms")
+    print(f"pgbench -N -c 8 -j 2: {tps:.1f} TPS   ratio bookings/s ÷ TPS = {figures['ratio']}")
+    if args.json:
+        print(json.dumps(figures))
+    return 0 if booked == args.bookings else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
