@@ -81,9 +81,13 @@ class Imports:
         except Exception as exc:  # noqa: BLE001 - recorded as the import's error, for a retry
             log.exception("import failed", import_id=str(import_id))
             job = self.app.load(ImportJob, import_id, "import")
+            if job.status != "running":  # another runner recorded the outcome meanwhile
+                return job
             job.fail(f"{type(exc).__name__}: {exc}" if not isinstance(exc, DomainError) else exc.message)
         else:
             job = self.app.load(ImportJob, import_id, "import")
+            if job.status != "running":  # another runner recorded the outcome meanwhile
+                return job
             job.finish(
                 outcome.created, outcome.updated, outcome.unchanged,
                 [c.as_dict() for c in outcome.conflicts],
