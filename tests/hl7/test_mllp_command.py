@@ -1,4 +1,4 @@
-"""``hub mllp --port P`` as a process: an EMR connects, sends SIU, reads ACKs (SQLite file)."""
+"""``hub mllp --port P`` and ``hub hl7-outbound --once`` as processes, with an EMR on MLLP (SQLite)."""
 
 from __future__ import annotations
 
@@ -10,9 +10,11 @@ from uuid import UUID
 
 from aggregates.appointment import Appointment
 from connectors.hl7v2.mllp import MllpClient
-from tests.conftest import future, make_app
+from hub.emr_feeds import EmrFeeds
+from tests.conftest import future, make_app, patient
 from tests.hl7.conftest import emr_clinic
-from tests.hl7.emr_sim import read_ack
+from tests.hl7.emr_sim import EmrReceiver, ServerThread, read_ack
+from tests.hl7.test_outbound import staff_slot
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -46,3 +48,26 @@ def test_hub_mllp_refuses_a_bad_port() -> None:
                             capture_output=True, text=True, timeout=60,
                             env={**os.environ, "HUB_DATABASE_URL": "memory://"})
     assert result.returncode == 1 and "--port must be between 0 and 65535" in result.stderr
+
+
+def test_hub_hl7_outbound_once_sends_what_is_due(sqlite_url: str) -> None:
+    app = make_app(sqlite_url)
+    hl7 = emr_clinic(app)
+    emr = EmrReceiver()
+    server = ServerThread(emr)
+    try:
+        EmrFeeds(app).subscribe(hl7.clinic, hl7.sender, "127.0.0.1", server.port)
+        setup, slot = staff_slot(hl7)
+        app.book(slot, setup.consult, patient(1), "admin")
+        env = {**os.environ, "HUB_DATABASE_URL": sqlite_url, "HUB_LOG_FORMAT": "json"}
+        run = subprocess.run([sys.executable, "-m", "hub", "hl7-outbound", "--once"], cwd=ROOT,
+                             env=env, capture_output=True, text=True, timeout=120)
+        assert run.returncode == 0, run.stderr
+        assert "1 SIU messages sent" in run.stdout
+        assert len(emr.received) == 1 and "SIU^S12^SIU_S12" in emr.received[0]
+        again = subprocess.run([sys.executable, "-m", "hub", "hl7-outbound", "--once"], cwd=ROOT,
+                               env=env, capture_output=True, text=True, timeout=120)
+        assert "0 SIU messages sent" in again.stdout and len(emr.received) == 1
+    finally:
+        server.stop()
+        app.close()
