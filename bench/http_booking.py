@@ -166,7 +166,7 @@ def main() -> int:
         server = start_server(url, port, args.workers)
         base = f"http://127.0.0.1:{port}"
         headers = {"Authorization": f"Bearer {secret}"}
-        capacity = args.bookings // args.slots + 1
+        capacity = (args.bookings + min(200, args.bookings)) // args.slots + 1  # with warm-up
         with httpx.Client(base_url=base, headers=headers, timeout=60) as client:
             slot_ids, service = set_up(client, args.slots, capacity)
         asyncio.run(book_all(base, headers, slot_ids, service, min(200, args.bookings),
