@@ -253,13 +253,6 @@ class Scheduling(HubApplication):
         return Written(appointment.id, self.commit(appointment))
 
     # -- helpers -------------------------------------------------------------------
-    def clinic_of(self, aggregate_id: UUID) -> UUID | None:
-        """The clinic an aggregate belongs to (for access scoping), or None."""
-        aggregate = self.repository.get(aggregate_id)
-        if isinstance(aggregate, Clinic):
-            return aggregate.id
-        return getattr(aggregate, "clinic_id", None)
-
     @staticmethod
     def _same_clinic(clinic_id: UUID, aggregate: Any, what: str) -> None:
         if aggregate.clinic_id != clinic_id:
