@@ -19,7 +19,6 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
-from datetime import timedelta
 
 import psycopg
 from eventsourcing.application import Application
@@ -83,7 +82,7 @@ def bench_store(label: str, url: str, bookings: int) -> list[tuple]:
         slots = [setup.open_slot(capacity=per_thread, hours=24 + t) for t in range(threads)]
         base = threads * 100_000
 
-        def book(t: int, i: int) -> None:
+        def book(t: int, i: int, app=app, slots=slots, setup=setup, base=base, per_thread=per_thread) -> None:
             app.book(slots[t], setup.consult, patient(base + t * per_thread + i), "emr")
 
         rate, lat = run_threads(threads, per_thread, book)
@@ -94,7 +93,7 @@ def bench_store(label: str, url: str, bookings: int) -> list[tuple]:
         tallies = [Tally() for _ in range(threads)]
         raw.save(*tallies)
 
-        def append(t: int, i: int) -> None:
+        def append(t: int, i: int, raw=raw, tallies=tallies) -> None:
             tallies[t].increment()
             raw.save(tallies[t])
 

@@ -28,7 +28,7 @@ import psycopg
 from connectors.hl7v2.inbound import Hl7Inbox
 from connectors.hl7v2.mllp import MllpClient, MllpServer
 from hub.bootstrap import bootstrap
-from hub.emr_feeds import EmrFeeds
+from hub.emr.feeds import EmrFeeds
 from hub.settings import Settings
 from tests.conftest import ADDRESS, future, patient
 from tests.hl7.emr_sim import SimulatedEmr, read_ack

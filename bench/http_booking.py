@@ -30,7 +30,7 @@ import httpx
 import psycopg
 
 from adapters.accessstore import access_store_for
-from hub.tokens import issue
+from hub.access.tokens import issue
 from tests.conftest import ADDRESS, _free_port, make_app, patient
 
 DEFAULT_PG = os.environ.get("HUB_TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
@@ -77,7 +77,7 @@ def drop_schema(url: str, schema: str) -> None:
 def start_server(url: str, port: int, workers: int) -> subprocess.Popen[bytes]:
     env = {**os.environ, "HUB_DATABASE_URL": url, "HUB_LOG_LEVEL": "WARNING"}
     server = subprocess.Popen(
-        [sys.executable, "-m", "hub", "serve", "--port", str(port), "--workers", str(workers)],
+        [sys.executable, "-m", "entrypoints", "serve", "--port", str(port), "--workers", str(workers)],
         env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     deadline = time.monotonic() + 30
     while True:
@@ -152,7 +152,7 @@ def main() -> int:
     parser.add_argument("--pgbench-seconds", type=int, default=15)
     parser.add_argument("--json", action="store_true", help="print the figures as JSON too")
     args = parser.parse_args()
-    if not (1 <= args.clients <= 256 and 1 <= args.bookings <= 100_000 and 1 <= args.slots):
+    if not (1 <= args.clients <= 256 and 1 <= args.bookings <= 100_000 and args.slots >= 1):
         parser.error("--clients 1-256, --bookings 1-100000, --slots ≥ 1")
 
     tps = pgbench_tps(args.pg, args.pgbench_seconds)

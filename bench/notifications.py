@@ -24,9 +24,9 @@ from aiosmtpd.controller import Controller
 
 from adapters.channels import Outgoing
 from adapters.smtp import SmtpChannel
+from hub.bootstrap import notification_center
 from hub.logging import configure_logging
-from hub.notifications.center import notification_center
-from hub.notifications.settings import NotificationSettings
+from hub.settings import Settings
 from tests.conftest import Setup, make_app, patient
 from tests.notifications_fixtures import SmtpSink, free_port
 
@@ -39,7 +39,7 @@ def measure(url: str, n: int, sink: SmtpSink) -> dict[str, float]:
         app.book(setup.slot, setup.consult, patient(i, email=f"bench{i}@example.ca"), "emr")
     booking = n / (time.perf_counter() - started)
     channel = SmtpChannel(sink.host, sink.port, "bench@hub.invalid", timeout=10)
-    center = notification_center(app, NotificationSettings(), channels={"email": channel})
+    center = notification_center(app, Settings(), channels={"email": channel})
     started = time.perf_counter()
     center.process.catch_up(timeout=600)
     planning = n / (time.perf_counter() - started)

@@ -35,11 +35,11 @@ from urllib.parse import urlsplit, urlunsplit
 import psycopg
 
 from aggregates.appointment import Appointment
-from hub.eventlog import describe
+from hub.bootstrap import build_relay
 from hub.logging import configure_logging
-from hub.outbox.messages import to_message
-from hub.outbox.wiring import RelaySettings, build_relay
+from hub.relay.messages import to_message
 from hub.settings import Settings
+from projections.eventlog import describe
 from tests.conftest import make_app
 from tests.kafka_fixtures import Broker, free_port
 
@@ -69,7 +69,7 @@ def throughput(url: str, bootstrap: str, n: int) -> dict[str, float]:
     prefix = f"b{uuid.uuid4().hex[:8]}"
     settings = Settings(database_url=url, kafka_bootstrap=bootstrap, kafka_topic_prefix=prefix,
                         kafka_partitions=PARTITIONS)
-    relay = build_relay(settings, RelaySettings(), configure_logs=False)
+    relay = build_relay(settings, configure_logs=False)
     sample = to_message(describe(relay.app.recorder.select_notifications(1, 1)[0], relay.app.mapper),
                         prefix, "/hub")
     started = time.perf_counter()
@@ -139,7 +139,7 @@ def lag(url: str, bootstrap: str, rate: float, seconds: float, log_dir: Path,
     start_position = head.head()
     head.close()
     with (log_dir / f"relay-{prefix}.log").open("wb") as log:
-        relay = subprocess.Popen([sys.executable, "-m", "hub", "relay"], env=env,
+        relay = subprocess.Popen([sys.executable, "-m", "entrypoints", "relay"], env=env,
                                  stdout=log, stderr=subprocess.STDOUT)
     # A consumer tuned for latency: the broker answers a fetch after at most 10 ms.
     consumer = KafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False,
@@ -214,19 +214,19 @@ def main() -> None:
             url = f"sqlite:///{tmp}/{store}-{{}}.db" if store == "sqlite" else None
             make_url = (lambda i, u=url: u.format(i)) if url else (lambda i: pg_schema_url(args.pg))
             t = throughput(make_url(1), broker.bootstrap, args.events)
-            l = lag(make_url(2), broker.bootstrap, args.rate, args.seconds, tmp, args.writers,
+            lag_figures = lag(make_url(2), broker.bootstrap, args.rate, args.seconds, tmp, args.writers,
                     args.per_commit)
-            rows.append((store, t, l))
-            print(store, {k: round(v, 1) for k, v in {**t, **l}.items()}, flush=True)
+            rows.append((store, t, lag_figures))
+            print(store, {k: round(v, 1) for k, v in {**t, **lag_figures}.items()}, flush=True)
     finally:
         broker.stop()
     print("\n| store | events | relay events/s | raw producer msgs/s | ratio | value + headers bytes "
           "| steady rate/s | lag p50 ms | lag p99 ms | lag max ms |")
     print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
-    for store, t, l in rows:
+    for store, t, lag_figures in rows:
         print(f"| {store} | {args.events} | {t['relay/s']:.0f} | {t['raw/s']:.0f} | "
               f"{t['relay/s'] / t['raw/s']:.2f} | {t['value bytes']:.0f} + {t['header bytes']:.0f} | "
-              f"{l['rate/s']:.0f} | {l['p50 ms']:.1f} | {l['p99 ms']:.1f} | {l['max ms']:.0f} |")
+              f"{lag_figures['rate/s']:.0f} | {lag_figures['p50 ms']:.1f} | {lag_figures['p99 ms']:.1f} | {lag_figures['max ms']:.0f} |")
 
 
 if __name__ == "__main__":

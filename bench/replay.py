@@ -2,7 +2,7 @@
 
     python -m bench.replay [--events 1000000] [--pg URL] [--schema NAME] [--keep]
 
-Writes ``--events`` scheduling events into a PostgreSQL schema (in bulk: ``hub.synthetic``
+Writes ``--events`` scheduling events into a PostgreSQL schema (in bulk: ``entrypoints.demo.synthetic``
 saves many aggregates per transaction), unless the schema already holds that many (``--keep``
 leaves the schema for the next run). Then, for each projection, in the same run: the raw rate of
 reading the same notifications with the library (``select_notifications`` in chunks, the
@@ -18,8 +18,8 @@ import time
 
 import psycopg
 
-from hub.synthetic import write_history
-from projections.registry import build_projector
+from entrypoints.demo.synthetic import write_history
+from hub.bootstrap import build_projector
 from tests.conftest import make_app
 
 DEFAULT_PG = os.environ.get("HUB_TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")

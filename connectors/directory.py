@@ -10,9 +10,10 @@ from __future__ import annotations
 import csv
 import io
 import json
-from dataclasses import asdict, dataclass, field
+
 from aggregates.errors import InvalidValue
-from connectors.fhir import codes
+from connectors.fhir.directory import parse_bundle
+from hub.imports.rows import MalformedSource, Parsed, RowConflict, ServiceRow, service_row, staff_row
 
 STAFF_COLUMNS = ("source_id", "name", "type", "licence")
 SERVICE_COLUMNS = (
@@ -20,49 +21,6 @@ SERVICE_COLUMNS = (
     "product",
 )
 REQUIRED_COLUMNS = {"staff": ("source_id", "name", "type"), "services": ("source_id", "name")}
-
-
-class MalformedSource(InvalidValue):
-    """The import source is neither a FHIR Bundle nor a CSV file the hub can read."""
-
-    code = "malformed_source"
-
-
-@dataclass(frozen=True)
-class StaffRow:
-    source_id: str
-    name: str
-    type: str
-    licence: str | None = None
-
-
-@dataclass(frozen=True)
-class ServiceRow:
-    source_id: str
-    name: str
-    duration_minutes: int
-    category: str = "in_person"
-    online: bool = False
-    cancellation_delay_hours: int = 0
-    product: str | None = None
-
-
-@dataclass(frozen=True)
-class RowConflict:
-    """A row left out of the import, and why (the clinic fixes it in its EMR and retries)."""
-
-    source_id: str
-    name: str
-    reason: str
-
-    def as_dict(self) -> dict[str, str]:
-        return asdict(self)
-
-
-@dataclass
-class Parsed:
-    rows: list[StaffRow | ServiceRow] = field(default_factory=list)
-    conflicts: list[RowConflict] = field(default_factory=list)
 
 
 def source_format(text: str) -> str:
@@ -76,33 +34,12 @@ def parse_source(kind: str, text: str) -> Parsed:
     if not text.strip():
         raise MalformedSource("the import source is empty", field="source")
     if source_format(text) == "fhir":
-        from connectors.fhir.directory import parse_bundle
-
         try:
             data = json.loads(text)
         except json.JSONDecodeError as exc:
             raise MalformedSource(f"the source is not valid JSON: {exc}", field="source") from None
         return parse_bundle(kind, data)
     return parse_csv(kind, text)
-
-
-def professional_type(value: str | None) -> str | None:
-    """Fold an EMR's professional type (code or label, French or English) to the hub's."""
-    if value is None:
-        return None
-    return codes.PROFESSIONAL_TYPE_ALIASES.get(value.strip().lower())
-
-
-def staff_row(source_id: str, name: str, type_values: list[str], licence: str | None) -> StaffRow | RowConflict:
-    """One professional, or the conflict that keeps it out (missing name, unknown type)."""
-    if not name.strip():
-        return RowConflict(source_id, name, "missing required field: name")
-    if not [v for v in type_values if v.strip()]:
-        return RowConflict(source_id, name, "missing required field: type")
-    for value in type_values:
-        if (type_ := professional_type(value)) is not None:
-            return StaffRow(source_id, name.strip(), type_, (licence or "").strip() or None)
-    return RowConflict(source_id, name, f"unknown professional type {type_values[0]!r}")
 
 
 def parse_csv(kind: str, text: str) -> Parsed:
@@ -147,29 +84,6 @@ def _service_from_csv(source_id: str, name: str, row: dict[str, str]) -> Service
         return RowConflict(source_id, name, f"invalid value: {exc}")
 
 
-def service_row(
-    source_id: str,
-    name: str,
-    duration: int | None,
-    category: str,
-    online: bool,
-    delay: int,
-    product: str | None,
-) -> ServiceRow | RowConflict:
-    """One service, or the conflict that keeps it out (no duration, unknown category, ...)."""
-    if not name.strip():
-        return RowConflict(source_id, name, "missing required field: name")
-    if duration is None:
-        return RowConflict(source_id, name, "service without duration")
-    if duration < 1:
-        return RowConflict(source_id, name, f"duration must be at least 1 minute; got {duration}")
-    if category not in codes.SERVICE_CATEGORIES:
-        return RowConflict(source_id, name, f"unknown service category {category!r}")
-    if delay < 0:
-        return RowConflict(source_id, name, "cancellation delay must not be negative")
-    return ServiceRow(source_id, name.strip(), duration, category, online, delay, product)
-
-
 def _boolean(value: str) -> bool:
     folded = value.strip().lower()
     if folded in ("1", "true", "yes", "oui", "y", "o", "vrai"):
@@ -178,3 +92,16 @@ def _boolean(value: str) -> bool:
         return False
     raise ValueError(f"online must be true or false; got {value!r}")
 
+
+
+class DirectorySources:
+    """The ``DirectorySource`` the hub's imports read with: FHIR Bundles and CSV files."""
+
+    def parse(self, kind: str, text: str) -> Parsed:
+        return parse_source(kind, text)
+
+    def format_of(self, text: str) -> str:
+        return source_format(text)
+
+
+SOURCES = DirectorySources()

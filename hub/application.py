@@ -7,13 +7,22 @@ import random
 import time
 from collections.abc import Callable
 from datetime import UTC, date, datetime
+from decimal import Decimal
 from typing import Any, ClassVar, TypeVar
 from uuid import UUID
 
 import structlog
-from eventsourcing.application import AggregateNotFoundError, Application, ProcessingEvent
-from eventsourcing.domain import Aggregate
-from eventsourcing.persistence import JSONTranscoder, ProcessRecorder, RecordConflictError, Recording, Transcoding
+from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.domain import Aggregate, DomainEventProtocol, Snapshot
+from eventsourcing.persistence import (
+    JSONTranscoder,
+    Mapper,
+    ProcessRecorder,
+    RecordConflictError,
+    StoredEvent,
+    Tracking,
+    Transcoding,
+)
 
 from aggregates.errors import DomainError, NotFound
 from aggregates.slot import Slot
@@ -41,12 +50,42 @@ class DateAsISO(Transcoding):
         return date.fromisoformat(data)
 
 
-def _copy_immutables_by_reference() -> None:
-    """UUIDs, instants and dates are immutable: let ``deepcopy`` (used by the aggregate
-    cache so that a refused command never leaves a half-changed aggregate behind) share
-    them instead of rebuilding each one through ``__reduce_ex__``."""
-    for immutable in (UUID, datetime, date):
-        copy._deepcopy_dispatch.setdefault(immutable, copy._deepcopy_atomic)  # type: ignore[attr-defined]
+#: Values shared, not copied, when an aggregate is copied out of the cache: they never change.
+_IMMUTABLE = (UUID, datetime, date, str, int, float, bool, bytes, Decimal, type(None))
+
+
+def _copied(value: Any) -> Any:
+    """A copy of an aggregate's state value: containers rebuilt, immutable values shared."""
+    if isinstance(value, _IMMUTABLE):
+        return value
+    kind = type(value)
+    if kind is list:
+        return [_copied(v) for v in value]
+    if kind is dict:
+        return {k: _copied(v) for k, v in value.items()}
+    if kind is set:
+        return {_copied(v) for v in value}
+    if kind is tuple or kind is frozenset:
+        return kind(_copied(v) for v in value)
+    return copy.deepcopy(value)
+
+
+def copy_aggregate(aggregate: A) -> A:
+    """A private copy of a cached aggregate, so that a refused command never leaves a
+    half-changed aggregate in the cache (what the library's ``deepcopy`` does, without
+    rebuilding every UUID and instant through ``__reduce_ex__``)."""
+    twin = object.__new__(type(aggregate))
+    twin.__dict__.update({k: _copied(v) for k, v in aggregate.__dict__.items()})
+    return twin
+
+
+class ActorStampingMapper(Mapper[UUID]):
+    """Stamps each stored event with who acted (``meta``: subject, role, channel)."""
+
+    def to_stored_event(self, domain_event: DomainEventProtocol[UUID]) -> StoredEvent:
+        if not isinstance(domain_event, Snapshot) and not hasattr(domain_event, "meta"):
+            object.__setattr__(domain_event, "meta", current_actor().as_meta())
+        return super().to_stored_event(domain_event)
 
 
 class HubApplication(Application[UUID]):
@@ -61,7 +100,6 @@ class HubApplication(Application[UUID]):
         clock: Callable[[], datetime] | None = None,
         max_conflict_retries: int = 64,
     ) -> None:
-        _copy_immutables_by_reference()
         super().__init__(env)
         self.clock = clock or (lambda: datetime.now(UTC))
         self.max_conflict_retries = max_conflict_retries
@@ -75,16 +113,14 @@ class HubApplication(Application[UUID]):
         super().register_transcodings(transcoder)
         transcoder.register(DateAsISO())
 
-    def _record(self, processing_event: ProcessingEvent[UUID]) -> list[Recording[UUID]]:
-        meta = current_actor().as_meta()
-        for domain_event in processing_event.events:
-            object.__setattr__(domain_event, "meta", meta)
-        return super()._record(processing_event)
+    def construct_mapper(self) -> Mapper[UUID]:
+        mapper = super().construct_mapper()
+        return ActorStampingMapper(mapper.transcoder, mapper.compressor, mapper.cipher)
 
     def load(self, cls: type[A], aggregate_id: UUID, what: str) -> A:
         """Load an aggregate of the given type, or raise ``NotFound`` naming ``what``."""
         try:
-            aggregate = self.repository.get(aggregate_id)
+            aggregate = copy_aggregate(self.repository.get(aggregate_id, deepcopy_from_cache=False))
         except AggregateNotFoundError:
             raise NotFound(f"{what} {aggregate_id} does not exist", id=str(aggregate_id)) from None
         if not isinstance(aggregate, cls):
@@ -100,6 +136,20 @@ class HubApplication(Application[UUID]):
         if not recordings:
             return self.head()
         return max(r.notification.id for r in recordings)
+
+    def save_tracked(self, tracking: Tracking | None, *aggregates: Aggregate) -> int:
+        """Save aggregates together with a follower's tracking record, in one transaction.
+
+        Raises ``RecordConflictError`` (or ``IntegrityError``) when another writer changed one
+        of the aggregates, or another follower recorded this position first.
+        """
+        events = [event for aggregate in aggregates for event in aggregate.collect_events()]
+        recordings = self.events.put(events, tracking=tracking)
+        for aggregate in aggregates:
+            interval = self.snapshotting_intervals.get(type(aggregate))
+            if interval and self.snapshots is not None and aggregate.version % interval == 0:
+                self.take_snapshot(aggregate.id, aggregate.version)
+        return max((r.notification.id for r in recordings), default=self.head())
 
     def head(self) -> int:
         return self.recorder.max_notification_id() or 0

@@ -1,14 +1,39 @@
-"""The one place where settings, the event store and the application are wired together."""
+"""The one place where the hub is built: settings, the event store, the application, its
+followers (read models, Kafka relay, patient messages) and the drivers they use.
+
+Nothing is built at import time. Each builder takes the ``Settings`` and keyword overrides, so
+tests swap a part (a clock, channels, a publisher) without touching the rest.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from datetime import datetime
+import uuid
+from collections.abc import Callable, Iterable
+from datetime import datetime, timedelta
+from typing import Any
 
+from eventsourcing.persistence import InfrastructureFactory
+from eventsourcing.utils import Environment
+
+from adapters.channels import Channel
 from adapters.eventstore import persistence_env
+from adapters.gateway import GatewayChannel
+from adapters.kafka import KafkaPublisher, ProducerOptions
+from adapters.leases import InProcessLease, Lease, PostgresLease, SqliteLease
+from adapters.loggaps import gap_guard_for
+from adapters.smtp import SmtpChannel
 from hub.logging import configure_logging
-from hub.scheduling import Scheduling
+from hub.notifications.center import NotificationCenter
+from hub.notifications.delivery import DeliveryPolicy, Dispatcher
+from hub.notifications.process import NotificationProcess
+from hub.notifications.replies import Replies
+from hub.readmodels.registry import PROJECTIONS
+from hub.readmodels.runner import Projector
+from hub.relay.relay import TRACKING_NAME, Relay, RelayOptions
+from hub.scheduling.service import Scheduling
 from hub.settings import Settings
+from projections.base import ReadModelProjection
+from projections.readmodel import SHADOW, PostgresReadModel, ReadModel, SQLiteReadModel
 
 
 def bootstrap(
@@ -25,3 +50,131 @@ def bootstrap(
         env["AGGREGATE_CACHE_MAXSIZE"] = str(settings.aggregate_cache_size)
         env["AGGREGATE_CACHE_FASTFORWARD"] = "y"
     return Scheduling(env=env, clock=clock, max_conflict_retries=settings.max_conflict_retries)
+
+
+# -- read models ----------------------------------------------------------------------------
+def read_model_factory(app: Any, pool_size: int = 2) -> InfrastructureFactory[Any]:
+    """An infrastructure factory on the application's database, for the read models.
+
+    Read models live in the same database as the events: PostgreSQL tables in the store's
+    schema (``?schema=`` honoured), or tables in the SQLite file. With the in-memory store
+    (``memory://``) they live in an in-memory SQLite database of their own.
+    """
+    env = dict(app.env)
+    module = env.get("PERSISTENCE_MODULE", "eventsourcing.popo")
+    if module == "eventsourcing.postgres":
+        env.update(POSTGRES_POOL_SIZE=str(pool_size), POSTGRES_MAX_OVERFLOW=str(pool_size * 4))
+    elif module != "eventsourcing.sqlite":
+        env = {"PERSISTENCE_MODULE": "eventsourcing.sqlite", "CREATE_TABLE": "y",
+               "SQLITE_DBNAME": f"file:readmodels-{uuid.uuid4().hex}?mode=memory&cache=shared"}
+    return InfrastructureFactory.construct(Environment("projections", env))
+
+
+def open_read_model(factory: InfrastructureFactory[Any], cls: type[ReadModelProjection],
+                    suffix: str = "") -> ReadModel:
+    """The read model of one projection (its tables created when missing)."""
+    datastore = factory.datastore  # type: ignore[attr-defined]  # both SQL factories have one
+    model_cls = PostgresReadModel if type(factory).__module__ == "eventsourcing.postgres" else SQLiteReadModel
+    model = model_cls(datastore, cls.name, cls.tables, suffix)
+    model.create_table()
+    model.create_tables()
+    return model
+
+
+def build_projector(app: Any, names: Iterable[str] | None = None, settings: Any = None,
+                    batch_size: int = 1_000, poll_seconds: float = 0.1) -> Projector:
+    """A runner for the named projections (default: all) of ``app``'s log."""
+    chosen = list(names or PROJECTIONS)
+    unknown = [n for n in chosen if n not in PROJECTIONS]
+    if unknown:
+        raise KeyError(f"unknown projection {', '.join(unknown)}; known: {', '.join(PROJECTIONS)}")
+    factory = read_model_factory(app)
+    projections = [PROJECTIONS[n](open_read_model(factory, PROJECTIONS[n]), settings) for n in chosen]
+
+    def shadow(projection: ReadModelProjection) -> ReadModel:
+        return type(projection.view)(projection.view.datastore, projection.name, projection.tables, SHADOW)
+
+    return Projector(app, projections, shadow, batch_size=batch_size, poll_seconds=poll_seconds,
+                     on_close=factory.close)
+
+
+# -- Kafka relay ----------------------------------------------------------------------------
+def relay_lease(app: Any, settings: Settings) -> Lease:
+    """The relay's single-writer lease, in the store itself."""
+    module = type(app.recorder).__module__
+    if module.startswith("eventsourcing.postgres"):
+        schema = app.recorder.datastore.schema or "public"
+        return PostgresLease(settings.database_url, f"hub-relay:{schema}.{app.recorder.events_table_name}")
+    if module.startswith("eventsourcing.sqlite"):
+        ttl = max(settings.relay_lease_ttl, settings.relay_send_timeout * 2)
+        return SqliteLease(app.recorder.datastore, TRACKING_NAME, ttl=ttl)
+    return InProcessLease()
+
+
+def build_relay(
+    settings: Settings | None = None,
+    app: Any = None,
+    configure_logs: bool = True,
+    publisher: KafkaPublisher | None = None,
+) -> Relay:
+    """The relay on the configured store; the publisher only when ``HUB_KAFKA_BOOTSTRAP`` is set."""
+    settings = settings or Settings()
+    app = app or bootstrap(settings, configure_logs=configure_logs)
+    if publisher is None and settings.kafka_bootstrap:
+        publisher = KafkaPublisher(
+            ProducerOptions(
+                bootstrap=settings.kafka_bootstrap,
+                partitions=settings.kafka_partitions,
+                replication_factor=settings.relay_replication_factor,
+                send_timeout=settings.relay_send_timeout,
+                max_in_flight=settings.relay_max_in_flight,
+                linger_ms=settings.relay_linger_ms,
+            )
+        )
+    options = RelayOptions(
+        topic_prefix=settings.kafka_topic_prefix,
+        ce_source=settings.relay_ce_source,
+        batch_size=settings.relay_batch_size,
+        poll_interval=settings.relay_poll_interval,
+        backoff_max=settings.relay_backoff_max,
+    )
+    return Relay(app, publisher, relay_lease(app, settings), gap_guard_for(app.recorder), options)
+
+
+# -- patient messages -----------------------------------------------------------------------
+def channels_from(settings: Settings) -> dict[str, Channel]:
+    """The configured channels: e-mail when ``HUB_SMTP_HOST`` is set, SMS and phone when
+    ``HUB_GATEWAY_URL`` is set; a message for a missing channel waits until it is configured."""
+    channels: dict[str, Channel] = {}
+    if settings.smtp_host:
+        channels["email"] = SmtpChannel(
+            settings.smtp_host, settings.smtp_port, settings.smtp_sender, settings.smtp_starttls,
+            settings.smtp_username, settings.smtp_password.get_secret_value(),
+            settings.smtp_timeout_seconds)
+    if settings.gateway_url:
+        gateway = GatewayChannel(settings.gateway_url, settings.gateway_token.get_secret_value(),
+                                 settings.gateway_timeout_seconds)
+        channels["sms"] = channels["phone"] = gateway
+    return channels
+
+
+def notification_center(app: Scheduling, settings: Settings | None = None,
+                        zone: str | None = None, channels: dict[str, Channel] | None = None,
+                        clock: Callable[[], datetime] | None = None) -> NotificationCenter:
+    """Planning, delivery and replies of patient messages on ``app``."""
+    settings = settings or Settings()
+    zone = zone or settings.timezone
+    policy = DeliveryPolicy(
+        max_attempts=settings.max_attempts,
+        retry_base=timedelta(seconds=settings.retry_base_seconds),
+        lease=timedelta(seconds=settings.claim_lease_seconds),
+        link_secret=settings.link_secret.get_secret_value(),
+        public_url=settings.public_url,
+    )
+    return NotificationCenter(
+        app=app, poll_seconds=settings.poll_seconds,
+        webhook_secret=settings.gateway_token.get_secret_value(), process=NotificationProcess(app, zone),
+        dispatcher=Dispatcher(app, channels_from(settings) if channels is None else channels, zone,
+                              policy, clock),
+        replies=Replies(app, policy.link_secret, clock),
+    )

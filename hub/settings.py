@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -39,6 +39,42 @@ class Settings(BaseSettings):
     projections_in_server: bool = True
     #: Longest wait of a read given ``?min_position=`` for its projection (seconds).
     read_wait_seconds: float = Field(default=5.0, ge=0, le=60)
+
+    # -- patient messages (docs/notifications.md) ----------------------------------------
+    #: SMTP relay for e-mails; empty: e-mails stay planned until one is configured.
+    smtp_host: str = ""
+    smtp_port: int = Field(default=25, ge=1, le=65535)
+    smtp_sender: str = "Hub <no-reply@hub.invalid>"
+    smtp_starttls: bool = False
+    smtp_username: str = ""
+    smtp_password: SecretStr = SecretStr("")
+    smtp_timeout_seconds: float = Field(default=20, gt=0)
+    #: SMS and voice gateway base URL (JSON over HTTP, docs/notifications.md); empty: unset.
+    gateway_url: str = ""
+    #: Bearer token sent to the gateway; also the HMAC key of its webhooks' signatures.
+    gateway_token: SecretStr = SecretStr("")
+    gateway_timeout_seconds: float = Field(default=10, gt=0)
+    #: Key that signs the confirm/cancel links in e-mails; empty: e-mails carry no links.
+    link_secret: SecretStr = SecretStr("")
+    #: Where patients reach the hub's link pages (the e-mails' links start with it).
+    public_url: str = "http://127.0.0.1:8000"
+    #: Delivery: attempts per message, first retry delay (doubled each time), claim lease.
+    max_attempts: int = Field(default=5, ge=1)
+    retry_base_seconds: float = Field(default=60, gt=0)
+    claim_lease_seconds: float = Field(default=300, gt=0)
+    #: ``hub notifications run`` loop pause between rounds.
+    poll_seconds: float = Field(default=5, gt=0)
+
+    # -- Kafka relay (``HUB_RELAY_*``, docs/relay.md); the defaults suit production -------
+    relay_batch_size: int = Field(default=500, ge=1, le=10_000)
+    relay_poll_interval: float = Field(default=0.05, gt=0, le=10)
+    relay_send_timeout: float = Field(default=10.0, gt=0, le=300)
+    relay_max_in_flight: int = Field(default=1, ge=1, le=5)
+    relay_linger_ms: int = Field(default=5, ge=0, le=1000)
+    relay_backoff_max: float = Field(default=30.0, gt=0, le=600)
+    relay_lease_ttl: float = Field(default=30.0, gt=0, le=3600)
+    relay_replication_factor: int = Field(default=1, ge=1)
+    relay_ce_source: str = "/hub"
 
     @field_validator("database_url")
     @classmethod

@@ -12,12 +12,12 @@ from typing import Any
 
 from eventsourcing.utils import get_topic
 
-from hub.eventlog import describe_event, to_jsonable
 from projections.base import EVERY_TOPIC, ReadModelProjection, handles
+from projections.eventlog import describe_event, to_jsonable
 from projections.readmodel import Changes
 from projections.tables import Table
 
-T, I = "text", "int"
+TEXT, INT = "text", "int"
 EVENTS = "audit_events"
 
 
@@ -27,9 +27,9 @@ class AuditProjection(ReadModelProjection):
     name = "audit"
     tables = (
         Table(EVENTS, (
-            ("position", I), ("id", T), ("aggregate_id", T), ("aggregate_type", T), ("type", T),
-            ("version", I), ("time", T), ("subject", T), ("role", T), ("channel", T),
-            ("data", T), ("meta", T),
+            ("position", INT), ("id", TEXT), ("aggregate_id", TEXT), ("aggregate_type", TEXT), ("type", TEXT),
+            ("version", INT), ("time", TEXT), ("subject", TEXT), ("role", TEXT), ("channel", TEXT),
+            ("data", TEXT), ("meta", TEXT),
         ), ("position",), (("aggregate_id", "version"),)),
     )
 

@@ -13,7 +13,7 @@ from projections.base import ReadModelProjection, handles
 from projections.readmodel import Changes
 from projections.tables import Table, instant
 
-T, I = "text", "int"
+TEXT, INT = "text", "int"
 SLOTS = "availability_slots"
 SERVICES = "availability_services"
 CLINICS = "availability_clinics"
@@ -31,15 +31,15 @@ class AvailabilityProjection(ReadModelProjection):
     name = "availability"
     tables = (
         Table(SLOTS, (
-            ("slot_id", T), ("clinic_id", T), ("professional_id", T), ("start_at", T),
-            ("end_at", T), ("capacity", I), ("booked", I), ("held", I), ("locked", I),
-            ("last_position", I),
+            ("slot_id", TEXT), ("clinic_id", TEXT), ("professional_id", TEXT), ("start_at", TEXT),
+            ("end_at", TEXT), ("capacity", INT), ("booked", INT), ("held", INT), ("locked", INT),
+            ("last_position", INT),
         ), ("slot_id",), (("clinic_id", "start_at"), ("start_at",))),
-        Table(SLOT_SERVICES, (("slot_id", T), ("service_id", T)), ("slot_id", "service_id")),
-        Table(SLOT_PRODUCTS, (("slot_id", T), ("product", T)), ("slot_id", "product")),
-        Table(SERVICES, (("service_id", T), ("clinic_id", T), ("name", T), ("online", I),
-                         ("product", T)), ("service_id",)),
-        Table(CLINICS, (("clinic_id", T), ("name", T), ("application_type", T), ("active", I)),
+        Table(SLOT_SERVICES, (("slot_id", TEXT), ("service_id", TEXT)), ("slot_id", "service_id")),
+        Table(SLOT_PRODUCTS, (("slot_id", TEXT), ("product", TEXT)), ("slot_id", "product")),
+        Table(SERVICES, (("service_id", TEXT), ("clinic_id", TEXT), ("name", TEXT), ("online", INT),
+                         ("product", TEXT)), ("service_id",)),
+        Table(CLINICS, (("clinic_id", TEXT), ("name", TEXT), ("application_type", TEXT), ("active", INT)),
               ("clinic_id",)),
     )
 

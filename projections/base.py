@@ -13,7 +13,6 @@ from collections.abc import Callable, Sequence
 from typing import Any, ClassVar
 
 from eventsourcing.persistence import Tracking
-
 from eventsourcing.projection import Projection
 from eventsourcing.utils import get_topic
 

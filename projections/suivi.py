@@ -20,7 +20,7 @@ from projections.base import ReadModelProjection, handles
 from projections.readmodel import Changes
 from projections.tables import Table, instant
 
-T, I = "text", "int"
+TEXT, INT = "text", "int"
 APPOINTMENTS = "suivi_appointments"
 PATIENTS = "suivi_patients"
 COMMUNICATIONS = "suivi_communications"
@@ -37,20 +37,20 @@ class SuiviProjection(ReadModelProjection):
     name = "suivi"
     tables = (
         Table(APPOINTMENTS, (
-            ("appointment_id", T), ("clinic_id", T), ("slot_id", T), ("start_at", T), ("end_at", T),
-            ("patient_id", T), ("service_id", T), ("product", T), ("professional_id", T),
-            ("source", T), ("status", T), ("cancelled", I), ("cancel_reason", T),
-            ("account_identity", T), ("account_association", T), ("booked_at", T),
-            ("last_position", I),
+            ("appointment_id", TEXT), ("clinic_id", TEXT), ("slot_id", TEXT), ("start_at", TEXT), ("end_at", TEXT),
+            ("patient_id", TEXT), ("service_id", TEXT), ("product", TEXT), ("professional_id", TEXT),
+            ("source", TEXT), ("status", TEXT), ("cancelled", INT), ("cancel_reason", TEXT),
+            ("account_identity", TEXT), ("account_association", TEXT), ("booked_at", TEXT),
+            ("last_position", INT),
         ), ("appointment_id",), (("clinic_id", "start_at"), ("patient_id", "start_at"))),
-        Table(PATIENTS, (("patient_id", T), ("first_name", T), ("last_name", T), ("nam_masked", T)),
+        Table(PATIENTS, (("patient_id", TEXT), ("first_name", TEXT), ("last_name", TEXT), ("nam_masked", TEXT)),
               ("patient_id",)),
-        Table("suivi_services", (("service_id", T), ("clinic_id", T), ("name", T)), ("service_id",)),
-        Table("suivi_professionals", (("professional_id", T), ("clinic_id", T), ("name", T)),
+        Table("suivi_services", (("service_id", TEXT), ("clinic_id", TEXT), ("name", TEXT)), ("service_id",)),
+        Table("suivi_professionals", (("professional_id", TEXT), ("clinic_id", TEXT), ("name", TEXT)),
               ("professional_id",)),
-        Table("suivi_clinics", (("clinic_id", T), ("name", T)), ("clinic_id",)),
-        Table(COMMUNICATIONS, (("communication_id", T), ("appointment_id", T), ("status", T),
-                               ("channel", T), ("address", T), ("at", T)),
+        Table("suivi_clinics", (("clinic_id", TEXT), ("name", TEXT)), ("clinic_id",)),
+        Table(COMMUNICATIONS, (("communication_id", TEXT), ("appointment_id", TEXT), ("status", TEXT),
+                               ("channel", TEXT), ("address", TEXT), ("at", TEXT)),
               ("communication_id",), (("appointment_id",),)),
     )
 

@@ -16,7 +16,7 @@ import psycopg
 import pytest
 
 from hub.bootstrap import bootstrap
-from hub.scheduling import Scheduling
+from hub.scheduling.service import Scheduling
 from hub.settings import Settings
 
 DEFAULT_PG = "postgresql://postgres@127.0.0.1:5432/test"

@@ -6,8 +6,8 @@ import json
 from typing import Any
 
 import fhirpathpy
-from fhirpathpy.models import models
 from fhir.resources.R4B import get_fhir_model_class
+from fhirpathpy.models import models
 
 from connectors.fhir import codes
 
@@ -58,7 +58,7 @@ def bundle(*groups: list[dict[str, Any]]) -> str:
 INVARIANTS: dict[str, list[str]] = {
     "Slot": ["status in ('busy' | 'free' | 'busy-unavailable' | 'busy-tentative' | 'entered-in-error')",
              "start <= end",
-             "extension.where(url = '%s').value.ofType(integer) >= 0" % codes.SLOT_CAPACITY],
+             f"extension.where(url = '{codes.SLOT_CAPACITY}').value.ofType(integer) >= 0"],
     "Appointment": ["status in ('proposed' | 'pending' | 'booked' | 'arrived' | 'fulfilled' | "
                     "'cancelled' | 'noshow' | 'entered-in-error' | 'checked-in' | 'waitlist')",
                     "start.exists() = end.exists()",

@@ -39,35 +39,7 @@ BOOKING_PHONE = f"{SMART}/StructureDefinition/booking-phone"
 SLOT_CAPACITY = f"{SMART}/StructureDefinition/slot-capacity"
 VACCINE_PRODUCT = f"{SMART}/StructureDefinition/vaccine-product"
 
-PROFESSIONAL_TYPES = {
-    "gp": "Médecin de famille",
-    "ips": "Infirmière praticienne spécialisée",
-    "nurse": "Infirmière",
-    "resident": "Résident",
-    "extern": "Externe",
-    "specialist": "Médecin spécialiste",
-    "other": "Autre professionnel",
-}
-
-#: What EMRs put in PractitionerRole.code / Practitioner.qualification / CSV, folded to a type.
-PROFESSIONAL_TYPE_ALIASES = {
-    **{code: code for code in PROFESSIONAL_TYPES},
-    "md": "gp", "médecin": "gp", "medecin": "gp", "omnipraticien": "gp", "doctor": "gp",
-    "médecin de famille": "gp", "family physician": "gp",
-    "ipspl": "ips", "np": "ips", "nurse practitioner": "ips",
-    "inf": "nurse", "infirmière": "nurse", "infirmier": "nurse", "rn": "nurse",
-    "résident": "resident", "externe": "extern",
-    "spécialiste": "specialist", "specialiste": "specialist", "médecin spécialiste": "specialist",
-    "autre": "other",
-}
-
-SERVICE_CATEGORIES = {
-    "in_person": "En personne",
-    "phone": "Téléphone",
-    "virtual": "Virtuel",
-    "home": "À domicile",
-    "silent": "Silencieux (aucune notification)",
-}
+from hub.imports.rows import PROFESSIONAL_TYPE_ALIASES, PROFESSIONAL_TYPES, SERVICE_CATEGORIES  # noqa: E402,F401 - the hub's vocabulary, spoken in FHIR
 
 #: Vaccine products and their CVX codes (none for Covishield, which has no code of its own).
 PRODUCT_CVX = {

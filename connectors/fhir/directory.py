@@ -11,8 +11,8 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from connectors.directory import MalformedSource, Parsed, RowConflict, service_row, staff_row
 from connectors.fhir import codes
+from hub.imports.rows import MalformedSource, Parsed, RowConflict, service_row, staff_row
 
 ACCEPTED = {"staff": {"Practitioner", "PractitionerRole"}, "services": {"HealthcareService"}}
 

@@ -22,8 +22,8 @@ from aggregates.slot import Slot
 from connectors.fhir import codes, resources
 from connectors.fhir.outcome import FhirError
 from connectors.fhir.search import Query, date_range, reference_id, searchset, token, uuid_of
-from connectors.fhir.store_reads import StoreReads
-from hub.scheduling import Scheduling
+from hub.scheduling.reads import StoreReads
+from hub.scheduling.service import Scheduling
 
 RESOURCE_TYPES = ("Location", "Practitioner", "HealthcareService", "Schedule", "Slot", "Appointment")
 SEARCH_PARAMETERS = {
@@ -54,7 +54,7 @@ class FhirServer:
     def __init__(self, app: Scheduling, zone: ZoneInfo) -> None:
         self.app = app
         self.zone = zone
-        self.reads = StoreReads(app)
+        self.reads = StoreReads(app, own_id_system=codes.HUB_ID)
 
     # -- read ------------------------------------------------------------------------
     def read(self, resource_type: str, resource_id: str, scope: Scope) -> dict[str, Any]:
@@ -67,7 +67,7 @@ class FhirServer:
         return found
 
     def _visible(self, resource_type: str, ident: UUID, scope: Scope) -> dict[str, Any] | None:
-        aggregate = self.app.repository.get(ident) if ident in self.app.repository else None
+        aggregate = self.app.repository.get(ident, deepcopy_from_cache=False) if ident in self.app.repository else None
         cls = {"Location": Clinic, "Practitioner": Professional, "Schedule": Professional,
                "HealthcareService": Service, "Slot": Slot, "Appointment": Appointment}[resource_type]
         if not isinstance(aggregate, cls):
@@ -96,7 +96,7 @@ class FhirServer:
         return self.appointment(aggregate)
 
     def appointment(self, appointment: Appointment) -> dict[str, Any]:
-        service = self.app.repository.get(appointment.service_id)
+        service = self.app.repository.get(appointment.service_id, deepcopy_from_cache=False)
         patient = self.reads.patient(appointment.patient_id)
         return resources.appointment(appointment, service, patient)
 

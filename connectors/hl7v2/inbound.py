@@ -14,19 +14,28 @@ from hl7apy.core import Message
 from aggregates.errors import Conflict, DomainError, InvalidValue, NotFound
 from connectors.hl7v2.ack import build_ack
 from connectors.hl7v2.er7 import (
-    APPLICATION_INTERNAL_ERROR, APPLICATION_RECORD_LOCKED, DATA_TYPE_ERROR, REQUIRED_FIELD_MISSING,
-    UNKNOWN_KEY_IDENTIFIER, UNSUPPORTED_PROCESSING_ID, Header, Hl7Problem, header, header_of,
-    normalise, parse,
+    APPLICATION_INTERNAL_ERROR,
+    APPLICATION_RECORD_LOCKED,
+    DATA_TYPE_ERROR,
+    REQUIRED_FIELD_MISSING,
+    UNKNOWN_KEY_IDENTIFIER,
+    UNSUPPORTED_PROCESSING_ID,
+    Header,
+    Hl7Problem,
+    header,
+    header_of,
+    normalise,
+    parse,
 )
 from connectors.hl7v2.siu import to_emr_message
-from connectors.vendors import VendorProfiles, load_profiles
 from hub.actor import Actor, acting_as
 from hub.application import StoreBusy
-from hub.emr_agenda import EmrAgenda
-from hub.emr_feeds import EmrFeeds
+from hub.emr.agenda import EmrAgenda
+from hub.emr.feeds import EmrFeeds
+from hub.emr.vendors import VendorProfiles, load_profiles
 
 if TYPE_CHECKING:
-    from hub.scheduling import Scheduling
+    from hub.scheduling.service import Scheduling
 
 log = structlog.get_logger("connectors.hl7v2")
 #: Domain field names → the HL7 field that carried them (for ERR-2).

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Protocol
 from uuid import UUID
 
 import structlog
-from eventsourcing.persistence import Notification, Tracking
+from eventsourcing.persistence import Notification
 
 from aggregates.appointment import Appointment
 from aggregates.emr import EmrCodeOf, Hl7Sender, emr_code_of_id
@@ -26,11 +26,12 @@ from aggregates.service import Service
 from connectors.hl7v2.er7 import Hl7Problem, header, parse, segment, value
 from connectors.hl7v2.mllp import MllpClient, MllpError
 from connectors.hl7v2.siu_out import TRIGGERS, SiuContent, build_siu
-from hub.emr_feeds import EmrFeeds
-from hub.eventlog import describe
+from hub.emr.feeds import EmrFeeds
+from hub.follow import LogFollower
+from projections.eventlog import describe
 
 if TYPE_CHECKING:
-    from hub.scheduling import Scheduling
+    from hub.scheduling.service import Scheduling
 
 log = structlog.get_logger("connectors.hl7v2.outbound")
 APPOINTMENT_TOPICS = [f"{Appointment.__module__}:Appointment.{name}" for name in TRIGGERS]
@@ -50,6 +51,8 @@ class FeedResult:
     sent: int
     skipped: int
     position: int
+    #: How many log positions this round passed (0: caught up, or a transaction still writing).
+    read: int = 0
 
 
 def ack_code(ack: str, control_id: str) -> str:
@@ -77,31 +80,32 @@ class SiuFeed:
         self.app = app
         self.sender = sender
         self.tracking_name = f"hl7-out:{sender.id}"
+        self.follower = LogFollower(app, self.tracking_name, APPOINTMENT_TOPICS, batch_size=100,
+                                    floor=int(sender.outbound["from_position"]))
         factory = transport or (lambda host, port: MllpClient(host, port, timeout=timeout))
         self.transport = factory(sender.outbound["host"], int(sender.outbound["port"]))
         self.retries = retries
         self.backoff_seconds = backoff_seconds
 
     def position(self) -> int:
-        tracked = self.app.recorder.max_tracking_id(self.tracking_name) or 0
-        return max(tracked, int(self.sender.outbound["from_position"]))  # type: ignore[index]
+        return self.follower.position()
 
     def run_once(self, limit: int = 100) -> FeedResult:
-        """Send what is due (up to ``limit`` events); raises ``DeliveryFailed`` and keeps the position."""
+        """Send what is due (events up to ``limit`` log positions on); raises ``DeliveryFailed``
+        and keeps the position of the first message not acknowledged."""
         sent = skipped = 0
-        position = self.position()
-        for notification in self.app.recorder.select_notifications(
-            position + 1, limit, topics=APPOINTMENT_TOPICS
-        ):
+        start = self.position()
+        batch = self.follower.read(start, stop=start + limit)
+        for notification in batch.events:
             siu = self.siu_for(notification)
             if siu is None:
                 skipped += 1
             else:
                 self.deliver(siu, f"HUB{notification.id}")
                 sent += 1
-            self.app.recorder.insert_tracking(Tracking(self.tracking_name, notification.id))
-            position = notification.id
-        return FeedResult(sent, skipped, position)
+            self.follower.advance(notification.id)
+        self.follower.advance(batch.reached)
+        return FeedResult(sent, skipped, batch.reached, batch.reached - start)
 
     def siu_for(self, notification: Notification) -> str | None:
         record = describe(notification, self.app.mapper)
@@ -168,7 +172,7 @@ def run_feeds(app: Scheduling, stop: threading.Event, interval: float = 1.0, onc
                 continue
             feed = SiuFeed(app, sender, **feed_options)  # type: ignore[arg-type]
             try:
-                while (result := feed.run_once()).sent + result.skipped:
+                while (result := feed.run_once()).read:
                     total += result.sent
             except DeliveryFailed as exc:
                 log.error("outbound SIU feed stopped", error=str(exc))

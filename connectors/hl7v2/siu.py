@@ -9,11 +9,19 @@ from typing import Any
 from hl7apy.core import Message
 
 from connectors.hl7v2.er7 import (
-    REQUIRED_FIELD_MISSING, UNSUPPORTED_EVENT_CODE, UNSUPPORTED_MESSAGE_TYPE, Hl7Problem, day,
-    instant, repetitions, segment, segments, value,
+    REQUIRED_FIELD_MISSING,
+    UNSUPPORTED_EVENT_CODE,
+    UNSUPPORTED_MESSAGE_TYPE,
+    Hl7Problem,
+    day,
+    instant,
+    repetitions,
+    segment,
+    segments,
+    value,
 )
-from connectors.vendors import Hl7v2Mapping
-from hub.emr_agenda import HUB_SYSTEM, EmrMessage, EmrParty
+from hub.emr.agenda import HUB_SYSTEM, EmrMessage, EmrParty
+from hub.emr.vendors import Hl7v2Mapping
 
 #: SIU trigger events the hub applies, and the agenda action each one maps to.
 ACTIONS = {

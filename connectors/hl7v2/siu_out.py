@@ -13,7 +13,7 @@ from aggregates.patient import NAM_SYSTEM, Patient
 from aggregates.professional import Professional
 from aggregates.service import Service
 from connectors.hl7v2.ack import HUB_APPLICATION, HUB_FACILITY
-from hub.emr_agenda import HUB_SYSTEM
+from hub.emr.agenda import HUB_SYSTEM
 
 SIU_VERSION = "2.5.1"
 #: Hub appointment event → SIU trigger (StatusSet only when the patient was absent).

@@ -5,14 +5,10 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
 from uuid import UUID
 
 import structlog
 
-from adapters.channels import Channel
-from adapters.gateway import GatewayChannel
-from adapters.smtp import SmtpChannel
 from aggregates.appointment import Appointment
 from aggregates.errors import InvalidValue
 from aggregates.notification import (
@@ -23,11 +19,10 @@ from aggregates.notification import (
     portal_setting_id,
 )
 from hub.application import StoreBusy
-from hub.notifications.delivery import DeliveryPolicy, DeliveryReport, Dispatcher
+from hub.notifications.delivery import DeliveryReport, Dispatcher
 from hub.notifications.process import NotificationProcess
 from hub.notifications.replies import Replies
-from hub.notifications.settings import NotificationSettings
-from hub.scheduling import Scheduling
+from hub.scheduling.service import Scheduling
 
 log = structlog.get_logger("hub.notifications")
 
@@ -38,28 +33,14 @@ class PlanningBehind(StoreBusy):
     code = "notifications_not_ready"
 
 
-def channels_from(settings: NotificationSettings) -> dict[str, Channel]:
-    """The configured channels: e-mail when ``HUB_SMTP_HOST`` is set, SMS and phone when
-    ``HUB_GATEWAY_URL`` is set; a message for a missing channel waits until it is configured."""
-    channels: dict[str, Channel] = {}
-    if settings.smtp_host:
-        channels["email"] = SmtpChannel(
-            settings.smtp_host, settings.smtp_port, settings.smtp_sender, settings.smtp_starttls,
-            settings.smtp_username, settings.smtp_password.get_secret_value(),
-            settings.smtp_timeout_seconds)
-    if settings.gateway_url:
-        gateway = GatewayChannel(settings.gateway_url, settings.gateway_token.get_secret_value(),
-                                 settings.gateway_timeout_seconds)
-        channels["sms"] = channels["phone"] = gateway
-    return channels
-
-
 @dataclass
 class NotificationCenter:
     """The planning process, the dispatcher and the replies, on one scheduling application."""
 
     app: Scheduling
-    settings: NotificationSettings
+    poll_seconds: float
+    #: HMAC key of the gateway's webhooks (``HUB_GATEWAY_TOKEN``); empty: webhooks refused.
+    webhook_secret: str
     process: NotificationProcess
     dispatcher: Dispatcher
     replies: Replies
@@ -81,7 +62,7 @@ class NotificationCenter:
             else:
                 if report.sent or report.failed or report.retrying or report.errors:
                     log.info("delivery round", **vars(report))
-            stop.wait(self.settings.poll_seconds)
+            stop.wait(self.poll_seconds)
 
     def for_appointment(self, appointment_id: UUID, wait: float = 3.0
                         ) -> tuple[list[Notification], AppointmentCommunication | None]:
@@ -110,22 +91,3 @@ class NotificationCenter:
         else:
             setting = PortalCommunication(portal=portal, notifies_itself=notifies_itself)
         return self.app.commit(setting)
-
-
-def notification_center(app: Scheduling, settings: NotificationSettings | None = None,
-                        zone: str = "America/Montreal", channels: dict[str, Channel] | None = None,
-                        clock: Callable[[], datetime] | None = None) -> NotificationCenter:
-    settings = settings or NotificationSettings()
-    policy = DeliveryPolicy(
-        max_attempts=settings.max_attempts,
-        retry_base=timedelta(seconds=settings.retry_base_seconds),
-        lease=timedelta(seconds=settings.claim_lease_seconds),
-        link_secret=settings.link_secret.get_secret_value(),
-        public_url=settings.public_url,
-    )
-    return NotificationCenter(
-        app=app, settings=settings, process=NotificationProcess(app, zone),
-        dispatcher=Dispatcher(app, channels_from(settings) if channels is None else channels, zone,
-                              policy, clock),
-        replies=Replies(app, policy.link_secret, clock),
-    )

@@ -18,7 +18,7 @@ from uuid import UUID, uuid4
 from zoneinfo import ZoneInfo
 
 import structlog
-from eventsourcing.persistence import IntegrityError, RecordConflictError, Tracking
+from eventsourcing.persistence import RecordConflictError
 
 from adapters.channels import Channel, DeliveryFailed, Outgoing
 from aggregates.notification import (
@@ -28,9 +28,10 @@ from aggregates.notification import (
     communication_id,
     reply_thread_id,
 )
+from aggregates.notification_rules import call_time
 from hub.actor import Actor, acting_as
 from hub.application import HubApplication
-from aggregates.notification_rules import call_time
+from hub.follow import LogFollower
 from hub.notifications.links import sign
 from hub.notifications.templates import render
 
@@ -76,7 +77,8 @@ class Dispatcher:
         self.policy = policy or DeliveryPolicy()
         self.clock = clock or app.clock
         self.pending: dict[UUID, tuple[int, datetime]] = {}
-        self.seen = app.recorder.max_tracking_id(WATERMARK) or 0
+        self.follower = LogFollower(app, WATERMARK, [PLANNED_TOPIC])
+        self.seen = self.follower.position()
 
     def deliver_due(self, stop: Callable[[], bool] = lambda: False) -> DeliveryReport:
         report = DeliveryReport()
@@ -97,21 +99,15 @@ class Dispatcher:
 
     # -- finding work ----------------------------------------------------------------------
     def _refresh(self) -> None:
-        while entries := self.app.recorder.select_notifications(
-            start=self.seen + 1, limit=500, topics=[PLANNED_TOPIC]
-        ):
-            for entry in entries:
+        while (batch := self.follower.read(self.seen)).reached > self.seen:
+            for entry in batch.events:
                 planned = self.app.mapper.to_domain_event(entry)
-                self.pending[entry.originator_id] = (entry.id, planned.due_at)
-                self.seen = entry.id
+                self.pending[entry.originator_id] = (entry.id, planned.due_at)  # type: ignore[attr-defined]  # a Planned event
+            self.seen = batch.reached
 
     def _advance_watermark(self) -> None:
-        mark = min((pos for pos, _ in self.pending.values()), default=self.seen + 1) - 1
-        if mark > (self.app.recorder.max_tracking_id(WATERMARK) or 0):
-            try:
-                self.app.recorder.insert_tracking(Tracking(WATERMARK, mark))
-            except (IntegrityError, RecordConflictError):
-                pass  # another sender moved it further
+        """Record the position below which every planned message was handled."""
+        self.follower.advance(min((pos for pos, _ in self.pending.values()), default=self.seen + 1) - 1)
 
     def _later(self, nid: UUID, when: datetime) -> None:
         self.pending[nid] = (self.pending[nid][0], when)

@@ -12,14 +12,12 @@ import random
 import time
 from datetime import datetime
 from typing import Any
-from uuid import UUID
 from zoneinfo import ZoneInfo
 
 import structlog
-from eventsourcing.application import ProcessingEvent
 from eventsourcing.domain import Aggregate
+from eventsourcing.persistence import IntegrityError, RecordConflictError
 from eventsourcing.persistence import Notification as LogEntry
-from eventsourcing.persistence import RecordConflictError, Tracking
 
 from aggregates.appointment import Appointment
 from aggregates.clinic import Clinic
@@ -36,6 +34,7 @@ from aggregates.professional import Professional
 from aggregates.service import Service
 from hub.actor import Actor, acting_as
 from hub.application import HubApplication
+from hub.follow import LogFollower
 
 log = structlog.get_logger("hub.notifications")
 
@@ -50,15 +49,6 @@ TRIGGERS = {
 TOPICS = [f"aggregates.appointment:Appointment.{name}" for name in TRIGGERS]
 
 
-def commit_tracked(app: HubApplication, tracking: Tracking | None, *aggregates: Aggregate) -> None:
-    """Save aggregates and a tracking record in one transaction (metadata stamped as usual)."""
-    processing = ProcessingEvent[UUID](tracking=tracking)
-    processing.collect_events(*aggregates)
-    recordings = app._record(processing)  # noqa: SLF001 - HubApplication's own save path
-    app._take_snapshots(processing)  # noqa: SLF001
-    app._notify(recordings)  # noqa: SLF001
-
-
 def format_address(address: dict[str, Any]) -> str:
     parts = [address.get(k) for k in ("street", "city", "province", "postal_code")]
     return ", ".join(str(p) for p in parts if p)
@@ -70,28 +60,31 @@ class NotificationProcess:
     def __init__(self, app: HubApplication, zone: str = "America/Montreal", batch: int = 200) -> None:
         self.app = app
         self.zone = ZoneInfo(zone)
-        self.batch = batch
+        self.follower = LogFollower(app, TRACKING_NAME, TOPICS, batch_size=batch)
 
     def position(self) -> int:
-        """The last appointment event handled (0 before the first)."""
-        return self.app.recorder.max_tracking_id(TRACKING_NAME) or 0
+        """The log position up to which appointment events were handled (0 before the first)."""
+        return self.follower.position()
 
     def run_once(self, stop: int | None = None) -> int:
-        """Handle the next batch of appointment events (up to ``stop``); return how many."""
-        entries = self.app.recorder.select_notifications(
-            start=self.position() + 1, limit=self.batch, stop=stop, topics=TOPICS
-        )
-        for entry in entries:
+        """Handle the next batch of appointment events (up to ``stop``); return how many log
+        positions were passed (0: nothing new, or a transaction still writing)."""
+        start = self.position()
+        batch = self.follower.read(start, stop=stop)
+        for entry in batch.events:
             self._handle(entry)
-        return len(entries)
+        self.follower.advance(batch.reached)
+        return batch.reached - start
 
     def catch_up(self, timeout: float = 5.0) -> bool:
         """Handle every appointment event committed so far; False if ``timeout`` ran out."""
         head = self.app.head()
         deadline = time.monotonic() + timeout
-        while self.run_once(stop=head):
+        while self.position() < head:
             if time.monotonic() > deadline:
                 return False
+            if not self.run_once(stop=head):
+                time.sleep(0.01)
         return True
 
     # -- one event -------------------------------------------------------------------------
@@ -99,10 +92,10 @@ class NotificationProcess:
         for attempt in range(32):
             try:
                 with acting_as(PROCESS_ACTOR):
-                    commit_tracked(self.app, Tracking(TRACKING_NAME, entry.id), *self._decide(entry))
+                    self.follower.save_tracked(entry.id, *self._decide(entry))
                 return
-            except RecordConflictError:
-                if self.app.recorder.has_tracking_id(TRACKING_NAME, entry.id):
+            except (RecordConflictError, IntegrityError):
+                if self.follower.handled(entry.id):
                     return  # another follower handled it (its tracking record won)
                 log.debug("notification planning conflict, retrying", position=entry.id,
                           attempt=attempt + 1)

@@ -23,7 +23,7 @@ from aggregates.notification import (
 from aggregates.service import Service
 from hub.actor import Actor, acting_as
 from hub.notifications.links import LinkClaim, verify
-from hub.scheduling import Scheduling
+from hub.scheduling.service import Scheduling
 
 log = structlog.get_logger("hub.notifications.replies")
 YES = frozenset({"ok", "oui", "yes"})

@@ -11,9 +11,9 @@ from uuid import UUID
 import pytest
 from fastapi.testclient import TestClient
 
-from hub.api.app import create_app
-from hub.scheduling import Scheduling
-from hub.tokens import issue
+from entrypoints.api.app import create_app
+from hub.access.tokens import issue
+from hub.scheduling.service import Scheduling
 from tests.conftest import ADDRESS, future, make_app, patient
 
 Headers = dict[str, str]

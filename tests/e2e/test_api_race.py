@@ -9,7 +9,7 @@ from uuid import UUID
 import httpx
 
 from aggregates.slot import Slot
-from hub.tokens import issue
+from hub.access.tokens import issue
 from tests.e2e.conftest import HttpClinic, booking_body
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from hub.eventlog import describe
+from projections.eventlog import describe
 from tests.conftest import patient
 from tests.e2e.conftest import HttpClinic, booking_body
 

@@ -17,16 +17,16 @@ from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from schemathesis import GenerationMode
-from schemathesis.python.asgi import ASGIClient
 from schemathesis.checks import (
     content_type_conformance,
     not_a_server_error,
     response_schema_conformance,
     status_code_conformance,
 )
+from schemathesis.python.asgi import ASGIClient
 
-from hub.api.app import create_app
-from hub.tokens import issue
+from entrypoints.api.app import create_app
+from hub.access.tokens import issue
 from tests.conftest import make_app
 from tests.e2e.conftest import HttpClinic
 

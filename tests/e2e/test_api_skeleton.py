@@ -11,9 +11,9 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
-from hub.api.app import create_app
-from hub.eventlog import describe
-from hub.tokens import authenticate, revoke
+from entrypoints.api.app import create_app
+from hub.access.tokens import authenticate, revoke
+from projections.eventlog import describe
 from tests.conftest import _free_port, make_app
 from tests.e2e.conftest import clinic_body
 
@@ -89,7 +89,7 @@ def test_scoped_token_sees_only_its_clinics(client, admin, auth) -> None:
 
 def _hub(*args: str, url: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "HUB_DATABASE_URL": url}
-    return subprocess.run([sys.executable, "-m", "hub", *args], capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "entrypoints", *args], capture_output=True, text=True,
                           env=env, timeout=60, check=False)
 
 
@@ -123,7 +123,7 @@ def test_cli_token_is_accepted_at_once_and_revoked(pg_schema_url: str) -> None:
 def test_hub_serve_answers_health(sqlite_url: str) -> None:
     port = _free_port()
     env = {**os.environ, "HUB_DATABASE_URL": sqlite_url}
-    server = subprocess.Popen([sys.executable, "-m", "hub", "serve", "--port", str(port)],
+    server = subprocess.Popen([sys.executable, "-m", "entrypoints", "serve", "--port", str(port)],
                               env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
         deadline = time.monotonic() + 20

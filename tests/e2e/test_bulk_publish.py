@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import json
-from datetime import timedelta
 from collections.abc import Iterator
+from datetime import timedelta
 
 import pytest
 from fastapi.testclient import TestClient
 
 from aggregates.slot import Slot
 from connectors.fhir import codes
-from hub.api.app import create_app
+from entrypoints.api.app import create_app
 from hub.settings import Settings
 from tests.conftest import Setup
 from tests.fhir_fixtures import assert_valid

@@ -11,9 +11,9 @@ from fastapi.testclient import TestClient
 
 from aggregates.service import Service
 from aggregates.slot import Slot
-from connectors.fhir.store_reads import StoreReads
-from connectors.smart_scheduling.ingest import FeedIngest, FeedUnreachable, MalformedFeed
-from hub.scheduling import Scheduling
+from connectors.fhir.smart_scheduling.ingest import FeedIngest, FeedUnreachable, MalformedFeed
+from hub.scheduling.reads import StoreReads
+from hub.scheduling.service import Scheduling
 from tests.conftest import ADDRESS, Setup, make_app, patient
 
 MANIFEST = "http://testserver/fhir/r4/$bulk-publish"
@@ -90,7 +90,7 @@ def test_malformed_or_unreachable_feed_writes_nothing(consumer: Scheduling, tmp_
             return files[key].encode()
         with pytest.raises(error):
             FeedIngest(consumer).ingest(clinic, "https://publisher.example/$bulk-publish", fetch)
-    assert consumer.head() == head, name
+        assert consumer.head() == head, name
     ok = {"schedules.ndjson": json.dumps(schedule), "slots.ndjson": json.dumps(slot)}
     report = FeedIngest(consumer).ingest(
         clinic, "https://publisher.example/$bulk-publish",

@@ -10,12 +10,12 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from connectors.fhir import codes
 from aggregates.slot import Slot
+from connectors.fhir import codes
 from tests.conftest import ADDRESS, Setup, future, patient
 from tests.e2e.test_hl7_http import clinic_with_sender, post_hl7
-from tests.hl7.emr_sim import SimulatedEmr, read_ack
 from tests.fhir_fixtures import assert_valid
+from tests.hl7.emr_sim import SimulatedEmr, read_ack
 
 FHIR = "/fhir/r4"
 
@@ -97,7 +97,7 @@ def test_slot_search_by_start_and_paging(client: TestClient, world: Setup, auth,
     next_url = next(link["url"] for link in page1["link"] if link["relation"] == "next")
     page2 = client.get(next_url, headers=emr).json()
     assert_valid(page2)
-    assert len(page2["entry"]) == 1 and not any(l["relation"] == "next" for l in page2["link"])
+    assert len(page2["entry"]) == 1 and not any(link["relation"] == "next" for link in page2["link"])
     ids = [e["resource"]["id"] for e in page1["entry"] + page2["entry"]]
     assert len(set(ids)) == 3
 

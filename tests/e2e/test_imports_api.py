@@ -7,9 +7,10 @@ import time
 
 from fastapi.testclient import TestClient
 
-from hub.api.app import create_app
-from hub.imports import Imports
-from hub.tokens import issue
+from connectors.directory import SOURCES
+from entrypoints.api.app import create_app
+from hub.access.tokens import issue
+from hub.imports.service import Imports
 from tests.conftest import ADDRESS
 from tests.fhir_fixtures import bundle, healthcare_service, practitioner
 
@@ -83,8 +84,8 @@ def test_refusals_write_nothing(client: TestClient, pg_app, auth) -> None:
 def test_an_import_interrupted_by_a_stop_runs_again_at_start(pg_app) -> None:
     """Started (recorded) but never run, as when the server stopped mid-import."""
     clinic = pg_app.register_clinic("Clinique Redémarrée", ADDRESS, "418-555-0000", "clinic").id
-    job = Imports(pg_app).start(clinic, "services", bundle(healthcare_service("s1", "Consultation")))
-    assert Imports(pg_app).status(job.id)["status"] == "running"
+    job = Imports(pg_app, SOURCES).start(clinic, "services", bundle(healthcare_service("s1", "Consultation")))
+    assert Imports(pg_app, SOURCES).status(job.id)["status"] == "running"
     with TestClient(create_app(pg_app)) as client:
         _, secret = issue(client.app.state.access, "clinic_staff", [clinic])
         report = wait(client, f"/v1/clinics/{clinic}/imports/{job.id}", {"Authorization": f"Bearer {secret}"})

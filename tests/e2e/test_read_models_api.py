@@ -6,10 +6,10 @@ from zoneinfo import ZoneInfo
 
 from fastapi.testclient import TestClient
 
+from entrypoints.api.app import create_app
+from hub.access.tokens import issue
 from hub.actor import Actor, acting_as
-from hub.api.app import create_app
 from hub.settings import Settings
-from hub.tokens import issue
 from tests.conftest import Setup, future, patient
 
 ZONE = ZoneInfo("America/Montreal")

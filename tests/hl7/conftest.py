@@ -9,8 +9,8 @@ from uuid import UUID
 import pytest
 
 from connectors.hl7v2.inbound import Hl7Inbox
-from hub.emr_feeds import EmrFeeds
-from hub.scheduling import Scheduling
+from hub.emr.feeds import EmrFeeds
+from hub.scheduling.service import Scheduling
 from tests.conftest import ADDRESS
 from tests.hl7.emr_sim import ServerThread, SimulatedEmr
 

@@ -10,7 +10,7 @@ from uuid import UUID
 
 from aggregates.appointment import Appointment
 from connectors.hl7v2.mllp import MllpClient
-from hub.emr_feeds import EmrFeeds
+from hub.emr.feeds import EmrFeeds
 from tests.conftest import future, make_app, patient
 from tests.hl7.conftest import emr_clinic
 from tests.hl7.emr_sim import EmrReceiver, ServerThread, read_ack
@@ -23,7 +23,7 @@ def test_hub_mllp_listener_applies_siu_and_answers_acks(sqlite_url: str) -> None
     app = make_app(sqlite_url)
     hl7 = emr_clinic(app)
     env = {**os.environ, "HUB_DATABASE_URL": sqlite_url, "HUB_LOG_FORMAT": "json"}
-    proc = subprocess.Popen([sys.executable, "-m", "hub", "mllp", "--port", "0"], cwd=ROOT, env=env,
+    proc = subprocess.Popen([sys.executable, "-m", "entrypoints", "mllp", "--port", "0"], cwd=ROOT, env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         line = proc.stdout.readline()
@@ -44,7 +44,7 @@ def test_hub_mllp_listener_applies_siu_and_answers_acks(sqlite_url: str) -> None
 
 
 def test_hub_mllp_refuses_a_bad_port() -> None:
-    result = subprocess.run([sys.executable, "-m", "hub", "mllp", "--port", "70000"], cwd=ROOT,
+    result = subprocess.run([sys.executable, "-m", "entrypoints", "mllp", "--port", "70000"], cwd=ROOT,
                             capture_output=True, text=True, timeout=60,
                             env={**os.environ, "HUB_DATABASE_URL": "memory://"})
     assert result.returncode == 1 and "--port must be between 0 and 65535" in result.stderr
@@ -60,12 +60,12 @@ def test_hub_hl7_outbound_once_sends_what_is_due(sqlite_url: str) -> None:
         setup, slot = staff_slot(hl7)
         app.book(slot, setup.consult, patient(1), "admin")
         env = {**os.environ, "HUB_DATABASE_URL": sqlite_url, "HUB_LOG_FORMAT": "json"}
-        run = subprocess.run([sys.executable, "-m", "hub", "hl7-outbound", "--once"], cwd=ROOT,
+        run = subprocess.run([sys.executable, "-m", "entrypoints", "hl7-outbound", "--once"], cwd=ROOT,
                              env=env, capture_output=True, text=True, timeout=120)
         assert run.returncode == 0, run.stderr
         assert "1 SIU messages sent" in run.stdout
         assert len(emr.received) == 1 and "SIU^S12^SIU_S12" in emr.received[0]
-        again = subprocess.run([sys.executable, "-m", "hub", "hl7-outbound", "--once"], cwd=ROOT,
+        again = subprocess.run([sys.executable, "-m", "entrypoints", "hl7-outbound", "--once"], cwd=ROOT,
                                env=env, capture_output=True, text=True, timeout=120)
         assert "0 SIU messages sent" in again.stdout and len(emr.received) == 1
     finally:

@@ -11,12 +11,12 @@ import pytest
 
 from aggregates.appointment import Appointment
 from aggregates.emr import Hl7Sender
+from aggregates.slot import Slot
 from connectors.hl7v2.er7 import parse, segments, value
 from connectors.hl7v2.outbound import DeliveryFailed, SiuFeed
 from connectors.hl7v2.siu import to_emr_message
-from connectors.vendors import Hl7v2Mapping
-from hub.emr_feeds import EmrFeeds
-from aggregates.slot import Slot
+from hub.emr.feeds import EmrFeeds
+from hub.emr.vendors import Hl7v2Mapping
 from tests.conftest import ADDRESS, Setup, future, patient
 from tests.hl7.conftest import EmrClinic
 from tests.hl7.emr_sim import EmrReceiver, ServerThread, read_ack

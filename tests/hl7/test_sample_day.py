@@ -7,8 +7,8 @@ from uuid import UUID
 from zoneinfo import ZoneInfo
 
 from aggregates.appointment import Appointment
-from connectors.hl7v2.sample import emr_day
-from hub.scheduling import Scheduling
+from entrypoints.demo.siu_day import emr_day
+from hub.scheduling.service import Scheduling
 from tests.conftest import ADDRESS
 from tests.hl7.emr_sim import read_ack
 

@@ -10,7 +10,7 @@ from aggregates.patient import Patient
 from aggregates.professional import Professional
 from aggregates.service import Service
 from aggregates.slot import Slot
-from hub.eventlog import describe
+from projections.eventlog import describe
 from tests.conftest import future
 from tests.hl7.conftest import EmrClinic
 from tests.hl7.emr_sim import ServerThread, read_ack
@@ -154,7 +154,7 @@ def test_patient_without_nam_is_matched_by_identifier_and_authority(hl7: EmrClin
 
 
 def test_professionals_and_services_imported_from_the_emr_are_reused(hl7: EmrClinic, mllp: ServerThread) -> None:
-    from hub.imports import imported_id
+    from hub.imports.service import imported_id
 
     staff = hl7.app.add_professional(hl7.clinic, "Dr Luc Gagnon", "gp", "CMQ-1234",
                                      id=imported_id(hl7.clinic, "staff", "1234")).id

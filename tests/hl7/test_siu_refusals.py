@@ -83,7 +83,7 @@ def test_an_appointment_id_cannot_move_to_another_patient(hl7: EmrClinic) -> Non
 
 
 def test_sender_of_another_clinic_cannot_touch_this_clinics_appointments(hl7: EmrClinic) -> None:
-    from hub.emr_feeds import EmrFeeds
+    from hub.emr.feeds import EmrFeeds
     from tests.conftest import ADDRESS
 
     start = future(48)

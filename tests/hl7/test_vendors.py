@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from connectors.vendors import Hl7v2Mapping, load_profiles, parse_profiles
+from hub.emr.vendors import Hl7v2Mapping, load_profiles, parse_profiles
 
 EMRS = {"kinlogix", "medesync", "myle-emr", "ofys", "omnimed", "softinfo", "toubib"}
 PORTALS = {"rvsq", "clic-sante", "bonjour-sante", "pomelo", "myle-portal", "tap-medical"}

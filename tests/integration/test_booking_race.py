@@ -5,7 +5,7 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 
 from aggregates.slot import Slot, SlotFull
-from hub.scheduling import Scheduling
+from hub.scheduling.service import Scheduling
 from tests.conftest import Setup, patient
 
 

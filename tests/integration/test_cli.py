@@ -13,7 +13,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def hub(*args: str, url: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "HUB_DATABASE_URL": url, "HUB_LOG_FORMAT": "json"}
-    return subprocess.run([sys.executable, "-m", "hub", *args], cwd=ROOT, env=env,
+    return subprocess.run([sys.executable, "-m", "entrypoints", *args], cwd=ROOT, env=env,
                           capture_output=True, text=True, timeout=120)
 
 

@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from connectors.fhir.store_reads import StoreReads
-from hub.cli import main
+from entrypoints.cli.main import main
+from hub.scheduling.reads import StoreReads
 from tests.conftest import ADDRESS, make_app
 from tests.fhir_fixtures import bundle, healthcare_service
 

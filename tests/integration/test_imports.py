@@ -8,10 +8,11 @@ from aggregates.errors import NotFound
 from aggregates.import_job import ImportRunning
 from aggregates.professional import Professional
 from aggregates.service import Service
-from connectors.directory import MalformedSource
-from connectors.fhir.store_reads import StoreReads
-from hub.imports import Imports, imported_id
-from hub.scheduling import Scheduling
+from connectors.directory import SOURCES
+from hub.imports.rows import MalformedSource
+from hub.imports.service import Imports, imported_id
+from hub.scheduling.reads import StoreReads
+from hub.scheduling.service import Scheduling
 from tests.conftest import ADDRESS, make_app
 from tests.fhir_fixtures import bundle, healthcare_service, practitioner
 
@@ -23,7 +24,7 @@ def clinic(app: Scheduling) -> object:
 def test_staff_import_keeps_the_rest_when_rows_conflict(app: Scheduling) -> None:
     clinic_id = clinic(app)
     app.add_professional(clinic_id, "Dr Déjà Là", "gp", "DUP-1")
-    imports = Imports(app)
+    imports = Imports(app, SOURCES)
     source = bundle(
         practitioner("p1", "Dre Isabelle Tremblay", "gp", "1-111"),
         practitioner("p2", "Marc Gagnon", "nurse", "1-222"),
@@ -46,7 +47,7 @@ def test_staff_import_keeps_the_rest_when_rows_conflict(app: Scheduling) -> None
 
 def test_reimport_updates_and_never_duplicates(app: Scheduling) -> None:
     clinic_id = clinic(app)
-    imports = Imports(app)
+    imports = Imports(app, SOURCES)
     first = bundle(healthcare_service("s1", "Consultation", 15),
                    healthcare_service("s2", "Vaccin", 10, product="Moderna"))
     imports.run(imports.start(clinic_id, "services", first).id)
@@ -70,7 +71,7 @@ def test_reimport_updates_and_never_duplicates(app: Scheduling) -> None:
 def test_retry_after_fixing_the_emr_and_status_survives_restart(store_url: str) -> None:
     app = make_app(store_url)
     clinic_id = clinic(app)
-    imports = Imports(app)
+    imports = Imports(app, SOURCES)
     bad = bundle(healthcare_service("s1", "Consultation", 15), healthcare_service("s2", "Suivi", None))
     job = imports.run(imports.start(clinic_id, "services", bad).id)
     assert job.status == "conflicts"
@@ -78,7 +79,7 @@ def test_retry_after_fixing_the_emr_and_status_survives_restart(store_url: str) 
     app.close()
 
     restarted = make_app(store_url)
-    imports = Imports(restarted)
+    imports = Imports(restarted, SOURCES)
     assert imports.status(job.id)["status"] == "conflicts"
     fixed = bundle(healthcare_service("s1", "Consultation", 15), healthcare_service("s2", "Suivi", 20))
     imports.retry(job.id, fixed)
@@ -94,7 +95,7 @@ def test_retry_after_fixing_the_emr_and_status_survives_restart(store_url: str) 
 
 def test_malformed_source_or_unknown_clinic_writes_nothing(memory_app: Scheduling) -> None:
     clinic_id = clinic(memory_app)
-    imports = Imports(memory_app)
+    imports = Imports(memory_app, SOURCES)
     head = memory_app.head()
     with pytest.raises(MalformedSource):
         imports.start(clinic_id, "staff", '{"resourceType": "Bundle", "type": 12}')
@@ -106,7 +107,7 @@ def test_malformed_source_or_unknown_clinic_writes_nothing(memory_app: Schedulin
 
 def test_a_failing_import_is_recorded_failed_and_can_be_retried(memory_app: Scheduling) -> None:
     clinic_id = clinic(memory_app)
-    imports = Imports(memory_app)
+    imports = Imports(memory_app, SOURCES)
     job_id = imports.start(clinic_id, "staff", bundle(practitioner("p1", "Dr X", "gp"))).id
     original = imports._apply
     imports._apply = lambda *a: (_ for _ in ()).throw(ConnectionError("EMR went away"))  # type: ignore[method-assign]
@@ -124,9 +125,9 @@ def test_two_runners_of_one_import_record_one_outcome(app: Scheduling) -> None:
 
     clinic_id = clinic(app)
     source = bundle(*(practitioner(f"p{i}", f"Dr {i}", "gp", f"L{i}") for i in range(8)))
-    job_id = Imports(app).start(clinic_id, "staff", source).id
+    job_id = Imports(app, SOURCES).start(clinic_id, "staff", source).id
     with ThreadPoolExecutor(2) as pool:
-        results = list(pool.map(lambda _: Imports(app).run(job_id), range(2)))
+        results = list(pool.map(lambda _: Imports(app, SOURCES).run(job_id), range(2)))
     assert {r.status for r in results} <= {"succeeded", "conflicts"}
     assert len(StoreReads(app).professionals(frozenset({clinic_id}))) == 8
     finished = [n for n in app.recorder.select_notifications(start=1, limit=10_000)

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from hub.cli import main
-from hub.synthetic import write_history
-from projections.registry import build_projector
+from entrypoints.cli.main import main
+from entrypoints.demo.synthetic import write_history
+from hub.bootstrap import build_projector
 from tests.conftest import make_app
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -22,7 +22,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def hub(url: str, *args: str) -> subprocess.Popen:
     env = {**os.environ, "HUB_DATABASE_URL": url, "HUB_LOG_FORMAT": "json"}
-    return subprocess.Popen([sys.executable, "-m", "hub", *args], cwd=ROOT, env=env,
+    return subprocess.Popen([sys.executable, "-m", "entrypoints", *args], cwd=ROOT, env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 

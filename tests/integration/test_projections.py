@@ -12,11 +12,11 @@ import pytest
 
 from aggregates.errors import DomainError
 from aggregates.slot import Slot
-from hub.scheduling import Scheduling
-from hub.synthetic import write_history
+from entrypoints.demo.synthetic import write_history
+from hub.bootstrap import build_projector
+from hub.readmodels.runner import Projector
+from hub.scheduling.service import Scheduling
 from projections.queries import SuiviFilter, availability, suivi
-from projections.registry import build_projector
-from projections.runner import Projector
 from tests.conftest import Setup, future, make_app, patient
 
 ZONE = ZoneInfo("America/Montreal")
@@ -110,7 +110,6 @@ def test_a_hole_that_may_still_fill_is_never_passed(pg_schema_url: str) -> None:
     """A writer that skips the table lock commits id N+1 before id N: wait for N."""
     app = make_app(pg_schema_url)
     projector = build_projector(app, ["suivi"])
-    projector.log.lock_timeout_seconds = 0.3
     try:
         Setup(app)
         projector.catch_up()

@@ -8,8 +8,8 @@ import pytest
 
 from aggregates.appointment import Appointment
 from aggregates.slot import Slot, SlotFull
-from hub.eventlog import describe
-from hub.scheduling import Scheduling
+from hub.scheduling.service import Scheduling
+from projections.eventlog import describe
 from tests.conftest import Setup, make_app, patient
 
 

@@ -6,7 +6,8 @@ import json
 
 import pytest
 
-from connectors.directory import MalformedSource, RowConflict, ServiceRow, StaffRow, parse_source
+from connectors.directory import parse_source
+from hub.imports.rows import MalformedSource, RowConflict, ServiceRow, StaffRow
 from tests.fhir_fixtures import bundle, healthcare_service, practitioner
 
 

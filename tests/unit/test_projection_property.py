@@ -16,10 +16,10 @@ from aggregates.patient import Patient
 from aggregates.professional import Professional
 from aggregates.service import Service
 from aggregates.slot import Slot
-from hub.scheduling import Scheduling
+from hub.bootstrap import build_projector
+from hub.readmodels.runner import Projector
+from hub.scheduling.service import Scheduling
 from projections.queries import availability
-from projections.registry import build_projector
-from projections.runner import Projector
 from tests.conftest import ADDRESS, future, make_app, patient
 
 ZONE = ZoneInfo("America/Montreal")

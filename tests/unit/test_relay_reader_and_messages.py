@@ -7,10 +7,10 @@ from uuid import uuid4
 
 from eventsourcing.persistence import Notification
 
-from hub.eventlog import describe, event_id
-from hub.outbox.messages import to_message
-from hub.outbox.reader import LogReader
-from hub.scheduling import Scheduling
+from hub.follow import LogReader
+from hub.relay.messages import to_message
+from hub.scheduling.service import Scheduling
+from projections.eventlog import describe, event_id
 from tests.conftest import ADDRESS
 
 

@@ -7,7 +7,6 @@ places and product associations match the model.
 
 from __future__ import annotations
 
-from datetime import timedelta
 from uuid import UUID
 
 from hypothesis import HealthCheck, settings
@@ -25,8 +24,8 @@ from hypothesis.stateful import (
 from aggregates.appointment import Appointment
 from aggregates.errors import DomainError
 from aggregates.slot import Slot, SlotFull, SlotLocked
-from hub.scheduling import Scheduling
-from tests.conftest import make_app, patient, Setup, future
+from hub.scheduling.service import Scheduling
+from tests.conftest import Setup, make_app, patient
 
 SOURCES = st.sampled_from(["emr", "portal", "admin", "citizen"])
 

@@ -17,8 +17,8 @@ from aggregates.service import ServiceNotOnline
 from aggregates.slot import ProductNotAssigned, ServiceNotAccepted, Slot, SlotFull, SlotLocked
 from aggregates.values import mask_nam, normalise_nam
 from hub.actor import Actor, acting_as
-from hub.eventlog import describe
-from hub.scheduling import Scheduling
+from hub.scheduling.service import Scheduling
+from projections.eventlog import describe
 from tests.conftest import ADDRESS, Setup, future, patient
 
 

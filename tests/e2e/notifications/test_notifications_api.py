@@ -14,8 +14,8 @@ from fastapi.testclient import TestClient
 from adapters.gateway import GatewayChannel
 from adapters.smtp import SmtpChannel
 from aggregates.appointment import Appointment
-from hub.notifications.center import notification_center
-from hub.notifications.settings import NotificationSettings
+from hub.bootstrap import notification_center
+from hub.settings import Settings
 from tests.conftest import Setup, patient
 from tests.notifications_fixtures import Gateway, SmtpSink
 
@@ -26,7 +26,7 @@ def install(client: TestClient, smtp: SmtpSink, gateway: Gateway, offset: timede
     app = client.app.state.scheduling
     channels = {"email": SmtpChannel(smtp.host, smtp.port, "hub@test.invalid", timeout=5),
                 "sms": GatewayChannel(gateway.url, timeout=5), "phone": GatewayChannel(gateway.url, timeout=5)}
-    settings = NotificationSettings(link_secret="link-key", gateway_token=TOKEN,
+    settings = Settings(link_secret="link-key", gateway_token=TOKEN,
                                     public_url="http://testserver")
     center = notification_center(app, settings, channels=channels,
                                  clock=lambda: datetime.now(UTC) + offset)
@@ -167,7 +167,7 @@ def test_portal_setting_by_api(client: TestClient, admin, auth, smtp_sink: SmtpS
 
 
 def test_refusals_are_clear_4xx(client: TestClient, admin) -> None:
-    client.app.state.notifications = notification_center(client.app.state.scheduling, NotificationSettings())
+    client.app.state.notifications = notification_center(client.app.state.scheduling, Settings())
     raw, headers = signed({"from": "+15145550001", "text": "OK"})
     disabled = client.post("/v1/webhooks/sms", content=raw, headers=headers)
     assert disabled.status_code == 403 and disabled.json()["error"]["code"] == "webhooks_disabled"

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from hub.cli import main
+from entrypoints.cli.main import main
 from tests.conftest import Setup, make_app, patient
 from tests.notifications_fixtures import SmtpSink
 
@@ -46,7 +46,7 @@ def test_run_once_list_and_portal(sqlite_url: str, smtp_sink: SmtpSink, monkeypa
 def test_run_stops_cleanly_on_sigterm(sqlite_url: str) -> None:
     make_app(sqlite_url).close()
     env = {**os.environ, "HUB_DATABASE_URL": sqlite_url, "HUB_POLL_SECONDS": "0.2"}
-    sender = subprocess.Popen([sys.executable, "-m", "hub", "notifications", "run"], cwd=ROOT, env=env,
+    sender = subprocess.Popen([sys.executable, "-m", "entrypoints", "notifications", "run"], cwd=ROOT, env=env,
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     # wait for the start line: by then the SIGTERM handler is installed
     lines = [sender.stderr.readline().decode() for _ in range(1)]

@@ -10,9 +10,9 @@ import time
 from pathlib import Path
 
 from aggregates.notification import Notification
-from hub.notifications.center import notification_center
-from hub.notifications.settings import NotificationSettings
-from hub.scheduling import Scheduling
+from hub.bootstrap import notification_center
+from hub.scheduling.service import Scheduling
+from hub.settings import Settings
 from tests.conftest import Setup, patient
 from tests.notifications_fixtures import Gateway, SmtpSink
 
@@ -23,7 +23,7 @@ def start_sender(store_url: str, smtp: SmtpSink, gateway: Gateway) -> subprocess
     env = {**os.environ, "HUB_DATABASE_URL": store_url, "HUB_SMTP_HOST": smtp.host,
            "HUB_SMTP_PORT": str(smtp.port), "HUB_GATEWAY_URL": gateway.url,
            "HUB_CLAIM_LEASE_SECONDS": "1", "HUB_LOG_LEVEL": "WARNING"}
-    return subprocess.Popen([sys.executable, "-m", "hub", "notifications", "run", "--once"], cwd=ROOT,
+    return subprocess.Popen([sys.executable, "-m", "entrypoints", "notifications", "run", "--once"], cwd=ROOT,
                             env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
 
 
@@ -62,7 +62,7 @@ def test_killed_mid_send_email_is_not_resent_and_sms_is_delivered_once(
     smtp_sink.stall = gateway.stall = 0.0
     time.sleep(1.1)  # the dead sender's claims outlive their lease
 
-    settings = NotificationSettings(smtp_host=smtp_sink.host, smtp_port=smtp_sink.port,
+    settings = Settings(smtp_host=smtp_sink.host, smtp_port=smtp_sink.port,
                                     gateway_url=gateway.url, claim_lease_seconds=1)
     center = notification_center(app, settings)
     assert center.run_once().sent == 1  # the SMS, again under its key (the 2nd sender may

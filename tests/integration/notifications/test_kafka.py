@@ -9,8 +9,8 @@ from collections.abc import Iterator
 import pytest
 
 from adapters.outbox import Outbox
-from hub.notifications.center import notification_center
-from hub.scheduling import Scheduling
+from hub.bootstrap import notification_center
+from hub.scheduling.service import Scheduling
 from tests.conftest import Setup, make_app, patient
 from tests.integration.relay.support import relay_env, run_hub, unique_prefix
 from tests.kafka_fixtures import kafka_bootstrap, kafka_broker, read_topics  # noqa: F401

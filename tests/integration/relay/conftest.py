@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from hub.scheduling import Scheduling
+from hub.scheduling.service import Scheduling
 from tests.conftest import make_app
 from tests.kafka_fixtures import kafka_bootstrap, kafka_broker, own_kafka_broker  # noqa: F401
 

@@ -13,8 +13,8 @@ from collections.abc import Callable
 from pathlib import Path
 from uuid import UUID
 
-from hub.eventlog import describe, event_id
-from hub.scheduling import Scheduling
+from hub.scheduling.service import Scheduling
+from projections.eventlog import describe, event_id
 from tests.conftest import Setup, patient
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -96,14 +96,14 @@ def relay_env(database_url: str, bootstrap: str, prefix: str, **extra: str) -> d
 def start_relay(env: dict[str, str], log_path: Path, *args: str) -> subprocess.Popen:
     log = log_path.open("ab")
     return subprocess.Popen(
-        [sys.executable, "-m", "hub", "relay", *args], cwd=ROOT, env=env,
+        [sys.executable, "-m", "entrypoints", "relay", *args], cwd=ROOT, env=env,
         stdout=log, stderr=subprocess.STDOUT,
     )
 
 
 def run_hub(env: dict[str, str], *args: str, timeout: float = 60) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "hub", *args], cwd=ROOT, env=env,
+        [sys.executable, "-m", "entrypoints", *args], cwd=ROOT, env=env,
         capture_output=True, text=True, timeout=timeout,
     )
 
@@ -147,6 +147,6 @@ def stop(process: subprocess.Popen) -> None:
 
 def tracked_position(app: Scheduling) -> int:
     """The relay's position as recorded in the store (tracking recorder)."""
-    from hub.outbox.relay import TRACKING_NAME
+    from hub.relay.relay import TRACKING_NAME
 
     return app.factory.tracking_recorder().max_tracking_id(TRACKING_NAME) or 0

@@ -6,9 +6,9 @@ import importlib.util
 
 import pytest
 
-from hub.outbox.lease import InProcessLease
-from hub.outbox.relay import Relay
-from hub.scheduling import Scheduling
+from adapters.leases import InProcessLease
+from hub.relay.relay import Relay
+from hub.scheduling.service import Scheduling
 from tests.conftest import Setup, patient
 from tests.integration.relay.support import ROOT, unique_prefix
 from tests.integration.relay.test_relay import make_relay

@@ -8,10 +8,20 @@ from pathlib import Path
 
 import pytest
 
-from hub.scheduling import Scheduling
+from hub.scheduling.service import Scheduling
 from tests.integration.relay.support import (
-    check_delivery, log_events, relay_env, start_relay, status, stop, stored_ids, topics,
-    tracked_position, unique_prefix, wait_for, write_bookings,
+    check_delivery,
+    log_events,
+    relay_env,
+    start_relay,
+    status,
+    stop,
+    stored_ids,
+    topics,
+    tracked_position,
+    unique_prefix,
+    wait_for,
+    write_bookings,
 )
 from tests.kafka_fixtures import Broker, read_topics
 

@@ -10,10 +10,15 @@ from uuid import UUID
 
 import pytest
 
-from hub.eventlog import event_id
-from hub.scheduling import Scheduling
+from hub.scheduling.service import Scheduling
+from projections.eventlog import event_id
 from tests.integration.relay.support import (
-    relay_env, run_hub, status, stored_ids, unique_prefix, write_bookings,
+    relay_env,
+    run_hub,
+    status,
+    stored_ids,
+    unique_prefix,
+    write_bookings,
 )
 
 pytestmark = pytest.mark.kafka

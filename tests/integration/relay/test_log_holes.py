@@ -13,8 +13,8 @@ import pytest
 from psycopg.sql import SQL, Identifier
 
 from aggregates.clinic import Clinic
-from hub.outbox.relay import Relay
-from hub.scheduling import Scheduling
+from hub.relay.relay import Relay
+from hub.scheduling.service import Scheduling
 from tests.conftest import ADDRESS, make_app
 from tests.integration.relay.support import check_delivery, stored_ids, topics, unique_prefix
 from tests.integration.relay.test_relay import make_relay

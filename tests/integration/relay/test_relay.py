@@ -7,12 +7,17 @@ from uuid import UUID
 
 import pytest
 
-from hub.outbox.relay import Relay
-from hub.outbox.wiring import RelaySettings, build_relay
-from hub.scheduling import Scheduling
+from hub.bootstrap import build_relay
+from hub.relay.relay import Relay
+from hub.scheduling.service import Scheduling
 from hub.settings import Settings
 from tests.integration.relay.support import (
-    check_delivery, headers_of, stored_ids, topics, unique_prefix, write_bookings,
+    check_delivery,
+    headers_of,
+    stored_ids,
+    topics,
+    unique_prefix,
+    write_bookings,
 )
 from tests.kafka_fixtures import read_topics
 
@@ -20,9 +25,10 @@ pytestmark = pytest.mark.kafka
 
 
 def make_relay(app: Scheduling, url: str, bootstrap: str, prefix: str, **relay: object) -> Relay:
+    options = {"relay_send_timeout": 5, **{f"relay_{k}": v for k, v in relay.items()}}
     settings = Settings(database_url=url, kafka_bootstrap=bootstrap, kafka_topic_prefix=prefix,
-                        kafka_partitions=2)
-    return build_relay(settings, RelaySettings(send_timeout=5, **relay), app=app, configure_logs=False)
+                        kafka_partitions=2, **options)
+    return build_relay(settings, app=app, configure_logs=False)
 
 
 def test_every_event_is_published_once_in_order_with_cloudevents_headers(

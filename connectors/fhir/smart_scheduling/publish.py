@@ -1,0 +1,103 @@
+"""SMART Scheduling Links publication: the ``$bulk-publish`` manifest and its NDJSON files
+(Location, Schedule, Slot) for the unlocked, future slots of online services.
+
+Extensions where they apply: ``slot-capacity`` (places left) and ``booking-deep-link`` (when a
+booking portal link is configured) and ``booking-phone`` (the clinic's phone) on each Slot,
+``vaccine-product`` on a Schedule whose published slots carry vaccine products.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+from urllib.parse import urlencode
+from uuid import UUID
+
+from aggregates.clinic import Clinic
+from aggregates.professional import Professional
+from connectors.fhir import codes, resources
+from hub.scheduling.reads import StoreReads
+
+FILE_TYPES = ("Location", "Schedule", "Slot")
+SMART_IMMUNIZATION = [
+    {"system": codes.SERVICE_TYPE, "code": "57", "display": "Immunization"},
+    {"system": codes.SMART_SERVICE_TYPE, "code": "covid19-immunization",
+     "display": "COVID-19 Immunization Appointment"},
+]
+
+
+@dataclass
+class Publication:
+    """What the hub publishes now: Location, Schedule and Slot resources."""
+
+    locations: list[dict[str, Any]] = field(default_factory=list)
+    schedules: list[dict[str, Any]] = field(default_factory=list)
+    slots: list[dict[str, Any]] = field(default_factory=list)
+
+    def of(self, resource_type: str) -> list[dict[str, Any]]:
+        return {"Location": self.locations, "Schedule": self.schedules, "Slot": self.slots}[resource_type]
+
+
+def manifest(base: str, transaction_time: datetime, clinic_id: UUID | None = None) -> dict[str, Any]:
+    query = f"?{urlencode({'clinic': str(clinic_id)})}" if clinic_id else ""
+    return {
+        "transactionTime": transaction_time.isoformat(),
+        "request": f"{base}/$bulk-publish{query}",
+        "output": [
+            {"type": t, "url": f"{base}/$bulk-publish/{t}.ndjson{query}"} for t in FILE_TYPES
+        ],
+        "error": [],
+    }
+
+
+def ndjson(items: list[dict[str, Any]]) -> str:
+    return "".join(json.dumps(r, ensure_ascii=False, separators=(",", ":")) + "\n" for r in items)
+
+
+def publication(
+    reads: StoreReads, now: datetime, clinic_id: UUID | None = None, booking_link: str = ""
+) -> Publication:
+    """Future, unlocked slots that accept at least one online service, of active clinics."""
+    scope = frozenset({clinic_id}) if clinic_id else None
+    clinics = {c.id: c for c in reads.clinics(scope) if c.active}
+    services = {s.id: s for s in reads.services(scope) if s.online and s.clinic_id in clinics}
+    professionals = {p.id: p for p in reads.professionals(scope)}
+    out = Publication()
+    products: dict[UUID, list[str]] = {}
+    immunizing: set[UUID] = set()
+    for slot in reads.slots(scope):
+        offered = [services[s] for s in slot.service_ids if s in services]
+        if slot.locked or not offered or slot.end <= now or slot.clinic_id not in clinics:
+            continue
+        clinic = clinics[slot.clinic_id]
+        extra: list[dict[str, Any]] = []
+        if booking_link:
+            extra.append({"url": codes.BOOKING_DEEP_LINK, "valueUrl": booking_link.format(
+                slot_id=slot.id, clinic_id=slot.clinic_id, service_id=offered[0].id)})
+        if clinic.phone:
+            extra.append({"url": codes.BOOKING_PHONE, "valueString": clinic.phone})
+        out.slots.append(resources.slot(slot, services, online=True, extensions=extra))
+        slot_products = [p for p in slot.products if p] + [s.product for s in offered if s.product]
+        bucket = products.setdefault(slot.professional_id, [])
+        bucket.extend(p for p in slot_products if p not in bucket)
+        if slot_products:
+            immunizing.add(slot.professional_id)
+    for professional_id, found in products.items():
+        out.schedules.append(_schedule(professionals[professional_id], found, professional_id in immunizing))
+    used = {p.clinic_id for p in professionals.values() if p.id in products}
+    out.locations = [_location(clinics[c]) for c in clinics if c in used]
+    return out
+
+
+def _schedule(professional: Professional, products: list[str], immunizing: bool) -> dict[str, Any]:
+    resource = resources.schedule(professional, products)
+    if immunizing:
+        resource["serviceType"] = [{"coding": SMART_IMMUNIZATION}]
+    return resource
+
+
+def _location(clinic: Clinic) -> dict[str, Any]:
+    return resources.location(clinic)
+

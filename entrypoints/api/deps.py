@@ -1,0 +1,96 @@
+"""FastAPI dependencies as ``Annotated`` aliases: the application, the caller, its scope.
+
+``CurrentPrincipal`` authenticates the bearer token and makes every command run in the
+request acting as that token (``acting_as``), so stored events record who did it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable, Coroutine
+from typing import Annotated, Any
+from uuid import UUID
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from adapters.accessstore import AccessStore
+from entrypoints.api.errors import ApiError
+from hub.access.tokens import Principal, Role, authenticate
+from hub.actor import acting_as
+from hub.scheduling.service import Scheduling
+
+_bearer = HTTPBearer(auto_error=False, description="an API token from `hub tokens create`")
+
+
+def get_scheduling(request: Request) -> Scheduling:
+    return request.app.state.scheduling  # type: ignore[no-any-return]
+
+
+def get_access(request: Request) -> AccessStore:
+    return request.app.state.access  # type: ignore[no-any-return]
+
+
+SchedulingDep = Annotated[Scheduling, Depends(get_scheduling)]
+AccessDep = Annotated[AccessStore, Depends(get_access)]
+
+
+def _token_principal(
+    access: AccessDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Principal:
+    """Look the bearer token up (runs in the threadpool: it reads the database)."""
+    if credentials is None or credentials.scheme.lower() != "bearer":
+        raise ApiError(401, "unauthenticated", "send an API token: Authorization: Bearer <token>")
+    principal = authenticate(access, credentials.credentials)
+    if principal is None:
+        raise ApiError(401, "unauthenticated", "this token is unknown or revoked")
+    return principal
+
+
+async def _acting_principal(
+    principal: Annotated[Principal, Depends(_token_principal)],
+) -> AsyncIterator[Principal]:
+    """Run the rest of the request as the token's actor (set in the request's own context,
+    which the threadpool copies into sync endpoints)."""
+    with acting_as(principal.actor):
+        yield principal
+
+
+CurrentPrincipal = Annotated[Principal, Depends(_acting_principal)]
+
+
+def require_role(*roles: Role | str) -> Callable[..., Coroutine[Any, Any, Principal]]:
+    """A dependency that lets only these roles through (403 otherwise)."""
+    allowed = frozenset(Role(r) for r in roles)
+
+    async def guard(principal: CurrentPrincipal) -> Principal:
+        if principal.role not in allowed:
+            names = ", ".join(sorted(r.value for r in allowed))
+            raise ApiError(403, "forbidden", f"role {principal.role.value} may not do this "
+                           f"(allowed: {names})", role=principal.role.value)
+        return principal
+
+    return guard
+
+
+def require_clinic(principal: Principal, clinic_id: UUID | None, hide: bool = False) -> None:
+    """Refuse a clinic outside the token's scope: 403 for a clinic named in the path, 404
+    (``hide=True``) for a resource found through another id, so its existence does not leak."""
+    if principal.acts_for(clinic_id):
+        return
+    if hide or clinic_id is None:
+        raise ApiError(404, "not_found", "no such resource for this token")
+    raise ApiError(403, "forbidden", f"this token does not act for clinic {clinic_id}",
+                   clinic_id=str(clinic_id))
+
+
+#: Role sets used by the routers.
+WRITERS = (Role.ADMIN, Role.EMR, Role.CLINIC_STAFF)
+BOOKERS = (Role.ADMIN, Role.EMR, Role.CLINIC_STAFF, Role.PORTAL)
+READERS = (Role.ADMIN, Role.EMR, Role.CLINIC_STAFF, Role.PORTAL, Role.OPS)
+
+Admin = Annotated[Principal, Depends(require_role(Role.ADMIN))]
+Writer = Annotated[Principal, Depends(require_role(*WRITERS))]
+Booker = Annotated[Principal, Depends(require_role(*BOOKERS))]
+Reader = Annotated[Principal, Depends(require_role(*READERS))]
+Staff = Annotated[Principal, Depends(require_role(Role.ADMIN, Role.CLINIC_STAFF))]

@@ -1,0 +1,51 @@
+"""Reading projections from the API: the runner in the server, and read-your-writes.
+
+A write answers with the log ``position`` it wrote; a read given ``?min_position=N`` waits
+(at most ``HUB_READ_WAIT_SECONDS``) until its projection has applied position N, so a client
+always reads its own writes. A position beyond the log's head is refused (422); a projection
+still behind after the wait answers 503 with ``Retry-After``.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Query, Request
+
+from entrypoints.api.errors import ApiError
+from hub.bootstrap import build_projector
+from hub.readmodels.runner import Projector
+from projections.readmodel import ReadModel
+
+
+def start_projections(scheduling: object, settings: object) -> Projector:
+    """The server's projection runner (following the log in a thread when configured)."""
+    projector = build_projector(scheduling, settings=settings)
+    if getattr(settings, "projections_in_server", True):
+        projector.start()
+    return projector
+
+
+def get_projector(request: Request) -> Projector:
+    return request.app.state.projections  # type: ignore[no-any-return]
+
+
+ProjectorDep = Annotated[Projector, Depends(get_projector)]
+MinPosition = Annotated[int | None, Query(
+    ge=0, le=2**62, description="wait until the read model has applied this log position "
+                                "(the `position` a write returned): read your own writes")]
+
+
+def read_model(request: Request, projector: Projector, name: str, min_position: int | None) -> ReadModel:
+    """Projection ``name``'s read model, once it has applied ``min_position``."""
+    if min_position:
+        head = projector.reader.head()
+        if min_position > head:
+            raise ApiError(422, "position_ahead", f"position {min_position} is beyond the log's "
+                           f"head ({head})", min_position=min_position, head=head)
+        wait = getattr(request.app.state.settings, "read_wait_seconds", 5.0)
+        if not projector.wait(name, min_position, timeout=wait):
+            raise ApiError(503, "projection_behind", f"the {name} read model has not reached "
+                           f"position {min_position} yet; retry shortly",
+                           projection=name, position=projector.get(name).view.position(projector.source))
+    return projector.get(name).view

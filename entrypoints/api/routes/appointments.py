@@ -1,0 +1,207 @@
+"""Appointments (S3): book, read, reschedule, change service, cancel, status, delete.
+
+Portals book only unlocked slots of online services (source ``portal`` or ``citizen``) and
+see only the appointments booked online.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Literal
+from uuid import UUID
+
+from fastapi import APIRouter, status
+from pydantic import AwareDatetime, BaseModel, Field
+
+from aggregates.appointment import Appointment
+from aggregates.slot import Slot
+from entrypoints.api.deps import Booker, Reader, SchedulingDep, Writer, require_clinic
+from entrypoints.api.errors import ApiError, responses
+from entrypoints.api.idempotency import IdempotencyKey
+from entrypoints.api.schemas import Strict
+from hub.access.tokens import Principal, Role
+from hub.scheduling.service import Scheduling, Written
+
+router = APIRouter(prefix="/v1/appointments", tags=["appointments"])
+
+SourceName = Literal["emr", "portal", "admin", "citizen"]
+ONLINE = ("portal", "citizen")
+#: Sources each role may book with; the first is the default.
+ROLE_SOURCES: dict[Role, tuple[str, ...]] = {
+    Role.EMR: ("emr",), Role.PORTAL: ("portal", "citizen"), Role.CLINIC_STAFF: ("admin",),
+    Role.ADMIN: ("admin", "emr", "portal", "citizen"),
+}
+Phone = Field(default=None, max_length=30, pattern=r"^\+?[0-9 ().-]{7,30}$")
+Email = Field(default=None, max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+class PatientIn(Strict):
+    nam: str = Field(max_length=20, examples=["TREM85010112"],
+                     description="health insurance number: 4 letters + 8 digits")
+    first_name: str = Field(min_length=1, max_length=100, examples=["Marie"])
+    last_name: str = Field(min_length=1, max_length=100, examples=["Tremblay"])
+    birth_date: date = Field(examples=["1985-01-01"])
+    email: str | None = Email
+    other_email: str | None = Email
+    cell: str | None = Phone
+    phone: str | None = Phone
+    language: Literal["fr", "en"] = "fr"
+
+
+class BookingIn(Strict):
+    slot_id: UUID
+    service_id: UUID
+    patient: PatientIn
+    source: SourceName | None = Field(
+        default=None, description="defaults by role: emr→emr, portal→portal, others→admin")
+    language: Literal["fr", "en"] | None = Field(
+        default=None, description="language chosen when booking online (notifications)")
+
+
+class RescheduleIn(Strict):
+    slot_id: UUID
+    service_id: UUID | None = None
+
+
+class CancelIn(Strict):
+    reason: str | None = Field(default=None, max_length=500, examples=["patient request"])
+
+
+class StatusIn(Strict):
+    status: Literal["undefined", "present", "absent"]
+
+
+class ServiceChangeIn(Strict):
+    service_id: UUID
+
+
+class AppointmentOut(BaseModel):
+    id: UUID
+    clinic_id: UUID
+    slot_id: UUID
+    professional_id: UUID
+    service_id: UUID
+    patient_id: UUID
+    start: AwareDatetime
+    end: AwareDatetime
+    source: str
+    product: str | None
+    language: str | None
+    status: str
+    cancelled: bool
+    cancel_reason: str | None
+    deleted: bool
+    version: int
+
+
+class AppointmentWritten(AppointmentOut):
+    position: int = Field(ge=0, description="log position of the last event written")
+
+
+def appointment_out(a: Appointment) -> AppointmentOut:
+    return AppointmentOut(
+        id=a.id, clinic_id=a.clinic_id, slot_id=a.slot_id, professional_id=a.professional_id,
+        service_id=a.service_id, patient_id=a.patient_id, start=a.start, end=a.end,
+        source=a.source, product=a.product, language=a.language, status=a.status,
+        cancelled=a.cancelled, cancel_reason=a.cancel_reason, deleted=a.deleted,
+        version=a.version)
+
+
+def _hidden() -> ApiError:
+    return ApiError(404, "not_found", "no such resource for this token")
+
+
+def load_visible(scheduling: Scheduling, principal: Principal, appointment_id: UUID) -> Appointment:
+    """An appointment of the token's clinics (a portal: one booked online)."""
+    appointment = scheduling.load(Appointment, appointment_id, "appointment")
+    require_clinic(principal, appointment.clinic_id, hide=True)
+    if principal.role == Role.PORTAL and appointment.source not in ONLINE:
+        raise _hidden()
+    return appointment
+
+
+def _written(scheduling: Scheduling, written: Written) -> AppointmentWritten:
+    appointment = scheduling.load(Appointment, written.id, "appointment")
+    return AppointmentWritten(**appointment_out(appointment).model_dump(), position=written.position)
+
+
+def booking_source(principal: Principal, requested: str | None) -> str:
+    allowed = ROLE_SOURCES[principal.role]
+    source = requested or allowed[0]
+    if source not in allowed:
+        raise ApiError(403, "forbidden", f"a {principal.role.value} token books with source "
+                       f"{' or '.join(allowed)}, not {source}", source=source)
+    return source
+
+
+@router.post("", status_code=status.HTTP_201_CREATED, response_model=AppointmentWritten,
+             responses=responses(400, 401, 403, 404, 409, 413, 422, 503))
+def book(body: BookingIn, principal: Booker, scheduling: SchedulingDep,
+         _key: IdempotencyKey = None) -> AppointmentWritten:
+    """Book a patient into a slot; 409 ``slot_full`` when no place is left."""
+    source = booking_source(principal, body.source)
+    slot = scheduling.load(Slot, body.slot_id, "slot")
+    require_clinic(principal, slot.clinic_id, hide=True)
+    if principal.role == Role.PORTAL and slot.locked:
+        raise _hidden()
+    patient = body.patient.model_dump(exclude_none=True)
+    patient["birth_date"] = body.patient.birth_date.isoformat()
+    written = scheduling.book(body.slot_id, body.service_id, patient, source, body.language)
+    return _written(scheduling, written)
+
+
+@router.get("/{appointment_id}", response_model=AppointmentOut,
+            responses=responses(401, 403, 404, 422, 503))
+def get_appointment(appointment_id: UUID, principal: Reader,
+                    scheduling: SchedulingDep) -> AppointmentOut:
+    """One appointment (a portal: only one booked online)."""
+    return appointment_out(load_visible(scheduling, principal, appointment_id))
+
+
+@router.post("/{appointment_id}/reschedule", response_model=AppointmentWritten,
+             responses=responses(400, 401, 403, 404, 409, 413, 422, 503))
+def reschedule(appointment_id: UUID, body: RescheduleIn, principal: Booker,
+               scheduling: SchedulingDep, _key: IdempotencyKey = None) -> AppointmentWritten:
+    """Move the appointment to another slot of its clinic (same id), atomically."""
+    load_visible(scheduling, principal, appointment_id)
+    slot = scheduling.load(Slot, body.slot_id, "slot")
+    require_clinic(principal, slot.clinic_id, hide=True)
+    source = ROLE_SOURCES[principal.role][0]
+    written = scheduling.reschedule(appointment_id, body.slot_id, body.service_id, source)
+    return _written(scheduling, written)
+
+
+@router.post("/{appointment_id}/cancel", response_model=AppointmentWritten,
+             responses=responses(400, 401, 403, 404, 409, 413, 422, 503))
+def cancel(appointment_id: UUID, principal: Booker, scheduling: SchedulingDep,
+           body: CancelIn | None = None, _key: IdempotencyKey = None) -> AppointmentWritten:
+    """Cancel: the place returns to the slot (S4)."""
+    load_visible(scheduling, principal, appointment_id)
+    written = scheduling.cancel(appointment_id, body.reason if body else None)
+    return _written(scheduling, written)
+
+
+@router.post("/{appointment_id}/status", response_model=AppointmentWritten,
+             responses=responses(400, 401, 403, 404, 409, 413, 422, 503))
+def set_status(appointment_id: UUID, body: StatusIn, principal: Writer,
+               scheduling: SchedulingDep, _key: IdempotencyKey = None) -> AppointmentWritten:
+    """Mark the patient present or absent (or back to undefined)."""
+    load_visible(scheduling, principal, appointment_id)
+    return _written(scheduling, scheduling.set_status(appointment_id, body.status))
+
+
+@router.post("/{appointment_id}/service", response_model=AppointmentWritten,
+             responses=responses(400, 401, 403, 404, 409, 413, 422, 503))
+def change_service(appointment_id: UUID, body: ServiceChangeIn, principal: Writer,
+                   scheduling: SchedulingDep, _key: IdempotencyKey = None) -> AppointmentWritten:
+    """Change the appointment's service (same slot)."""
+    load_visible(scheduling, principal, appointment_id)
+    return _written(scheduling, scheduling.change_service(appointment_id, body.service_id))
+
+
+@router.delete("/{appointment_id}", response_model=AppointmentWritten,
+               responses=responses(401, 403, 404, 409, 422, 503))
+def delete(appointment_id: UUID, principal: Writer, scheduling: SchedulingDep) -> AppointmentWritten:
+    """Delete the appointment (its place returns to the slot if it held one)."""
+    load_visible(scheduling, principal, appointment_id)
+    return _written(scheduling, scheduling.delete(appointment_id))

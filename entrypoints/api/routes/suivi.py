@@ -1,0 +1,116 @@
+"""Suivi (seed 000 §2–3, seed 001 §3) and patient history, from the Suivi projection."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated, Any, Literal
+from uuid import UUID
+from zoneinfo import ZoneInfo
+
+from fastapi import APIRouter, Depends, Query, Request
+from pydantic import BaseModel, Field
+
+from entrypoints.api.deps import require_clinic, require_role
+from entrypoints.api.errors import ApiError, responses
+from entrypoints.api.readmodels import MinPosition, ProjectorDep, read_model
+from entrypoints.api.schemas import Page, PageParams, page_params
+from hub.access.tokens import Principal, Role
+from projections.queries import SuiviFilter, patient_history, suivi
+
+router = APIRouter(tags=["suivi"])
+SuiviReader = Annotated[Principal, Depends(require_role(Role.ADMIN, Role.CLINIC_STAFF, Role.EMR, Role.OPS))]
+HistoryReader = Annotated[Principal, Depends(require_role(Role.ADMIN, Role.CLINIC_STAFF, Role.OPS))]
+
+
+class Confirmation(BaseModel):
+    status: str = Field(examples=["confirmation_sent", "confirmed"])
+    channel: str | None = Field(default=None, examples=["email", "sms", "phone"])
+    address: str | None = None
+    at: str | None = None
+
+
+class AccountIcons(BaseModel):
+    identity: Literal["grey", "red", "green"] = "grey"
+    association: Literal["grey", "red", "green"] = "grey"
+
+
+class SuiviItem(BaseModel):
+    """One row of the Suivi list (NAM masked but for its last four characters)."""
+
+    appointment_id: UUID
+    clinic_id: UUID
+    clinic: str | None
+    time: str = Field(examples=["08:30"], description="local time (HUB_TIMEZONE)")
+    start: datetime
+    end: datetime
+    patient_id: UUID
+    patient_name: str
+    nam: str = Field(examples=["********0112"])
+    service_id: UUID
+    service: str | None
+    product: str | None
+    professional_id: UUID
+    professional: str | None
+    slot_id: UUID
+    status: Literal["undefined", "present", "absent", "cancelled"]
+    attendance: Literal["undefined", "present", "absent"]
+    cancelled: bool
+    source: str
+    confirmation: Confirmation | None = Field(description="filled by patient communication")
+    account: AccountIcons
+
+
+class SuiviPage(Page[SuiviItem]):
+    date: date
+    view: str
+
+
+def _zone(request: Request) -> ZoneInfo:
+    return ZoneInfo(request.app.state.settings.timezone)
+
+
+@router.get("/v1/clinics/{clinic_id}/suivi", response_model=SuiviPage,
+            responses=responses(401, 403, 422, 503))
+def clinic_suivi(
+    clinic_id: UUID, request: Request, principal: SuiviReader, projector: ProjectorDep,
+    page: Annotated[PageParams, Depends(page_params)],
+    day: Annotated[date | None, Query(alias="date", description="local day (default today)")] = None,
+    view: Literal["all", "without_cancellation"] = "all",
+    professional_id: UUID | None = None, service_id: UUID | None = None,
+    product: Annotated[str | None, Query(max_length=100)] = None,
+    status: Literal["undefined", "present", "absent", "cancelled"] | None = None,
+    source: Literal["emr", "portal", "admin", "citizen"] | None = None,
+    min_position: MinPosition = None,
+) -> SuiviPage:
+    """The clinic's appointments of one local day, in time order; `after` is the row offset."""
+    require_clinic(principal, clinic_id)
+    zone = _zone(request)
+    day = day or datetime.now(zone).date()
+    model = read_model(request, projector, "suivi", min_position)
+    chosen = SuiviFilter(str(clinic_id), day, view, _s(professional_id), _s(service_id), product,
+                         status, source)
+    items = suivi(model, chosen, zone, limit=page.limit, offset=page.after)
+    return SuiviPage(items=items, next_after=_next(page, items), date=day, view=view)  # type: ignore[arg-type]
+
+
+@router.get("/v1/patients/{patient_id}/appointments", response_model=Page[SuiviItem],
+            responses=responses(401, 403, 404, 422, 503))
+def patient_appointments(
+    patient_id: UUID, request: Request, principal: HistoryReader, projector: ProjectorDep,
+    page: Annotated[PageParams, Depends(page_params)], min_position: MinPosition = None,
+) -> Page[SuiviItem]:
+    """A patient's appointments across clinics, newest first; clinic staff see their clinics'."""
+    model = read_model(request, projector, "suivi", min_position)
+    clinics = None if principal.all_clinics else [str(c) for c in principal.clinic_ids]
+    items = patient_history(model, str(patient_id), clinics, _zone(request), page.limit, page.after)
+    if not items and page.after == 0:
+        raise ApiError(404, "not_found", "no appointments of this patient are visible to this token")
+    return Page(items=items, next_after=_next(page, items))  # type: ignore[arg-type]
+
+
+def _s(value: UUID | None) -> str | None:
+    return None if value is None else str(value)
+
+
+def _next(page: PageParams, items: list[Any]) -> int | None:
+    return page.after + len(items) if len(items) == page.limit else None

@@ -1,0 +1,30 @@
+"""``hub serve [--host H] [--port P] [--workers N]``: the HTTP API under uvicorn."""
+
+from __future__ import annotations
+
+import argparse
+
+from hub.settings import Settings
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser("serve", help="serve the HTTP API (uvicorn)")
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    parser.add_argument("--port", type=int, default=8000, help="port to listen on")
+    parser.add_argument("--workers", type=int, default=1, help="worker processes")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from hub.logging import configure_logging
+
+    settings = Settings()  # validated before the server starts: a bad variable exits cleanly
+    configure_logging(settings.log_format, settings.log_level)
+    if not 0 < args.port < 65536 or args.workers < 1:
+        print("hub: --port must be 1-65535 and --workers at least 1")
+        return 2
+    uvicorn.run("entrypoints.api.app:create_app", factory=True, host=args.host, port=args.port,
+                workers=args.workers, log_level=settings.log_level.lower(), access_log=False)
+    return 0

@@ -1,0 +1,1 @@
+"""Who may do what: API tokens (and, later, users and sessions)."""

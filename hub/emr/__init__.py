@@ -1,0 +1,1 @@
+"""EMR agendas: what an EMR sends and receives, vendor profiles, feeds."""

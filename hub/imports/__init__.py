@@ -1,0 +1,1 @@
+"""Staff and services imports from a clinic's EMR."""

@@ -1,0 +1,1 @@
+"""Running the read models: following the log, waiting for a position, rebuilding."""

@@ -1,0 +1,216 @@
+"""Running projections: follow the log, wait for a position, rebuild from zero, report lag.
+
+The runner polls the log (SQLite has no ``subscribe()``, and a poll on PostgreSQL costs one
+indexed query), reads each batch once for every projection, and applies it to each read model
+in one transaction with the batch's tracking position. A rebuild fills ``_shadow`` tables from
+position zero in checkpointed chunks (a killed rebuild resumes from its last chunk), then swaps
+them in, in one transaction, after catching up with the live tables under their lock: readers
+see the old view or the new one, never a half-built one, and the position never goes back.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+
+import structlog
+from eventsourcing.persistence import Notification, Tracking
+
+from hub.follow import LogReader
+from projections.base import ReadModelProjection
+from projections.readmodel import PositionMoved, ReadModel
+
+log = structlog.get_logger("hub.readmodels.runner")
+Progress = Callable[[int], None]
+
+
+@dataclass(frozen=True)
+class Status:
+    name: str
+    position: int
+    head: int
+    rebuilding_at: int | None = None
+
+    @property
+    def lag(self) -> int:
+        return max(0, self.head - self.position)
+
+
+class Projector:
+    """Feeds the hub's event log to its projections, in order, each event exactly once."""
+
+    def __init__(self, app: Any, projections: Sequence[ReadModelProjection],
+                 shadow: Callable[[ReadModelProjection], ReadModel],
+                 batch_size: int = 1_000, poll_seconds: float = 0.1,
+                 on_close: Callable[[], None] | None = None) -> None:
+        self.app = app
+        self._on_close = on_close
+        self.reader = LogReader(app.recorder, batch_size=batch_size)
+        self.projections = {p.name: p for p in projections}
+        for projection in projections:
+            projection.view.ensure_position(self.source)
+        self.shadow = shadow
+        self.batch_size = batch_size
+        self.poll_seconds = poll_seconds
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    @property
+    def source(self) -> str:
+        return self.app.name
+
+    def get(self, name: str) -> ReadModelProjection:
+        try:
+            return self.projections[name]
+        except KeyError:
+            known = ", ".join(self.projections)
+            raise KeyError(f"no projection named {name!r}; known: {known}") from None
+
+    # -- following the log -------------------------------------------------------------
+    def positions(self) -> dict[str, int]:
+        return {name: p.view.position(self.source) for name, p in self.projections.items()}
+
+    def step(self) -> int:
+        """Apply the next batch of events to every projection behind; return how many were read."""
+        positions = self.positions()
+        start = min(positions.values())
+        batch = self.reader.read(start, self.batch_size)
+        if not batch:
+            return 0
+        decoded = self._decode(batch)
+        for name, projection in self.projections.items():
+            after = positions[name]
+            if batch[-1].id <= after:
+                continue
+            events = [d for d in decoded if d[0] > after and projection.wants(d[1])]
+            try:
+                with projection.view.transaction() as curs:
+                    projection.apply(curs, events, Tracking(self.source, batch[-1].id), after)
+            except PositionMoved as moved:
+                log.info("another runner moved the projection; reading again", detail=str(moved))
+        return len(batch)
+
+    def catch_up(self, until: int | None = None, timeout: float = 60.0) -> dict[str, int]:
+        """Apply events until every projection reached ``until`` (default: the log's head)."""
+        target = self.reader.head() if until is None else until
+        deadline = time.monotonic() + timeout
+        while min(self.positions().values()) < target:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"projections did not reach position {target} in {timeout}s")
+            if not self.step():
+                time.sleep(self.poll_seconds)
+        return self.positions()
+
+    def run(self, stop: threading.Event | None = None) -> None:
+        """Follow the log until ``stop`` is set (errors are logged and retried)."""
+        stop = stop or self._stop
+        while not stop.is_set():
+            try:
+                read = self.step()
+            except Exception:  # noqa: BLE001 - keep following; the database may come back
+                log.exception("projection batch failed; retrying")
+                stop.wait(1.0)
+                continue
+            if read < self.batch_size:
+                stop.wait(self.poll_seconds)
+
+    def start(self) -> None:
+        """Follow the log in a background thread (``hub serve``)."""
+        self._stop.clear()
+        self._thread = threading.Thread(target=self.run, name="projections", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+            self._thread = None
+
+    def close(self) -> None:
+        """Stop following and close the read models' connections."""
+        self.stop()
+        if self._on_close is not None:
+            self._on_close()
+
+    def wait(self, name: str, position: int, timeout: float) -> bool:
+        """Block until projection ``name`` applied ``position`` (read-your-writes)."""
+        try:
+            self.get(name).view.wait(self.source, position, timeout=timeout)
+        except TimeoutError:
+            return False
+        return True
+
+    def status(self) -> list[Status]:
+        head = self.reader.head()
+        out = []
+        for name, projection in self.projections.items():
+            shadow = self.shadow(projection)
+            out.append(Status(name, projection.view.position(self.source), head,
+                              shadow.position(self.source) if self._has_shadow(shadow) else None))
+        return out
+
+    # -- rebuilding --------------------------------------------------------------------
+    def rebuild(self, name: str, chunk: int = 20_000, progress: Callable[[int, int], Progress] | None = None) -> int:
+        """Rebuild ``name`` from zero into shadow tables, then swap them in; return its position."""
+        projection = self.get(name)
+        shadow = self.shadow(projection)
+        shadow.create_table()
+        shadow.create_tables()
+        shadow.ensure_position(self.source)
+        position = shadow.position(self.source)
+        target = self.reader.settled_head()
+        if position:
+            log.info("resuming rebuild", projection=name, position=position, target=target)
+        advance = progress(position, target) if progress else None
+        topics = projection.topic_filter
+
+        def read(after: int) -> list[Notification]:
+            return self.reader.read_settled(after, chunk, target, topics)
+
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="rebuild-read") as reader:
+            upcoming = reader.submit(read, position) if position < target else None
+            while upcoming is not None:
+                batch = upcoming.result()
+                reached = batch[-1].id if len(batch) == chunk else target
+                # read the next chunk while this one is decoded and written
+                upcoming = reader.submit(read, reached) if reached < target else None
+                with shadow.transaction() as curs:
+                    projection.apply(curs, self._decode(batch, projection),
+                                     Tracking(self.source, reached), position, model=shadow)
+                if advance:
+                    advance(reached - position)
+                position = reached
+        return self._swap(projection, shadow)
+
+    def _swap(self, projection: ReadModelProjection, shadow: ReadModel) -> int:
+        live = projection.view
+        with shadow.transaction() as curs:
+            live.lock_for_swap(curs)
+            shadow.lock_for_swap(curs)
+            position = shadow.position(self.source, curs)
+            target = live.position(self.source, curs)
+            while position < target:  # the live view moved on during the rebuild
+                batch = self.reader.read_settled(position, self.batch_size, target)
+                reached = batch[-1].id
+                projection.apply(curs, self._decode(batch, projection),
+                                 Tracking(self.source, reached), position, model=shadow)
+                position = reached
+            shadow.replace(curs, live)
+        log.info("rebuilt projection swapped in", projection=projection.name, position=position)
+        return position
+
+    def _has_shadow(self, shadow: ReadModel) -> bool:
+        with shadow.transaction() as curs:
+            return shadow.table_exists(curs, shadow.tracking_table)
+
+    def _decode(self, batch: list[Notification],
+                only: ReadModelProjection | None = None) -> list[tuple[int, str, Any]]:
+        wanted = [only] if only else list(self.projections.values())
+        mapper = self.app.mapper
+        return [(n.id, n.topic, mapper.to_domain_event(n)) for n in batch
+                if any(p.wants(n.topic) for p in wanted)]
+

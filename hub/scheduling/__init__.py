@@ -1,0 +1,1 @@
+"""Scheduling use cases: clinics, professionals, services, slots, appointments, patients."""

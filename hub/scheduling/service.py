@@ -1,0 +1,259 @@
+"""Scheduling commands (S1–S5): each loads, decides, saves, and returns its log position."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+import structlog
+
+from aggregates.appointment import Appointment
+from aggregates.clinic import Clinic
+from aggregates.errors import Conflict, InvalidValue
+from aggregates.professional import Professional
+from aggregates.service import Service
+from aggregates.slot import Slot
+from aggregates.values import Source, choice
+from hub.application import HubApplication
+from hub.scheduling.patients import PatientRegistry
+
+log = structlog.get_logger("hub.scheduling.service")
+
+
+@dataclass(frozen=True)
+class Written:
+    """What a command wrote: the aggregate it concerns and the last log position."""
+
+    id: UUID
+    position: int
+
+
+class Scheduling(HubApplication):
+    """The hub's scheduling service: clinics, staff, services, slots, appointments."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.patients = PatientRegistry(self)
+
+    # -- S1 ------------------------------------------------------------------------
+    def register_clinic(
+        self, name: str, address: dict[str, Any], phone: str, application_type: str
+    ) -> Written:
+        clinic = Clinic.register(name, address, phone, application_type)
+        return Written(clinic.id, self.commit(clinic))
+
+    def add_professional(
+        self,
+        clinic_id: UUID,
+        name: str,
+        type: str,
+        licence: str | None = None,
+        id: UUID | None = None,
+    ) -> Written:
+        self.load(Clinic, clinic_id, "clinic")
+        professional = Professional.register(clinic_id, name, type, licence, id=id)
+        return Written(professional.id, self.commit(professional))
+
+    def update_professional(
+        self, professional_id: UUID, name: str, type: str, licence: str | None = None
+    ) -> Written:
+        """Change a professional's name, type or licence (no event when nothing changed)."""
+        professional = self.load(Professional, professional_id, "professional")
+        professional.update(name, type, licence)
+        return Written(professional.id, self.commit(professional))
+
+    def add_service(
+        self,
+        clinic_id: UUID,
+        name: str,
+        duration_minutes: int,
+        category: str,
+        online: bool,
+        cancellation_delay_hours: int,
+        product: str | None = None,
+        id: UUID | None = None,
+    ) -> Written:
+        self.load(Clinic, clinic_id, "clinic")
+        service = Service.define(
+            clinic_id, name, duration_minutes, category, online, cancellation_delay_hours, product,
+            id=id,
+        )
+        return Written(service.id, self.commit(service))
+
+    def update_service(
+        self,
+        service_id: UUID,
+        name: str,
+        duration_minutes: int,
+        category: str,
+        online: bool,
+        cancellation_delay_hours: int,
+        product: str | None = None,
+    ) -> Written:
+        """Change a service's details (no event when nothing changed)."""
+        service = self.load(Service, service_id, "service")
+        service.update(name, duration_minutes, category, online, cancellation_delay_hours, product)
+        return Written(service.id, self.commit(service))
+
+    # -- S2 ------------------------------------------------------------------------
+    def open_slot(
+        self,
+        clinic_id: UUID,
+        professional_id: UUID,
+        start: datetime,
+        end: datetime,
+        capacity: int,
+        service_ids: list[UUID],
+        products: list[str] | None = None,
+        locked: bool = False,
+        id: UUID | None = None,
+    ) -> Written:
+        self.load(Clinic, clinic_id, "clinic")
+        professional = self.load(Professional, professional_id, "professional")
+        self._same_clinic(clinic_id, professional, "professional")
+        for service_id in service_ids:
+            self._same_clinic(clinic_id, self.load(Service, service_id, "service"), "service")
+        slot = Slot.open(
+            clinic_id, professional_id, start, end, capacity, service_ids, products or [], locked,
+            id=id,
+        )
+        return Written(slot.id, self.commit(slot))
+
+    def lock_slot(self, slot_id: UUID) -> Written:
+        return self._slot_change(slot_id, Slot.lock, "lock slot")
+
+    def unlock_slot(self, slot_id: UUID) -> Written:
+        return self._slot_change(slot_id, Slot.unlock, "unlock slot")
+
+    def assign_product(self, slot_id: UUID, product: str) -> Written:
+        return self._slot_change(slot_id, lambda s: s.assign_product(product), "assign product")
+
+    def _slot_change(self, slot_id: UUID, change: Any, what: str) -> Written:
+        def run() -> Written:
+            slot = self.load(Slot, slot_id, "slot")
+            change(slot)
+            return Written(slot.id, self.commit(slot))
+
+        return self.retrying(run, what)
+
+    # -- S3, S5 --------------------------------------------------------------------
+    def book(
+        self,
+        slot_id: UUID,
+        service_id: UUID,
+        patient: dict[str, Any],
+        source: str,
+        language: str | None = None,
+        identifiers: list[dict[str, str]] | None = None,
+    ) -> Written:
+        """Book a patient into a slot; the slot, appointment and patient are saved together."""
+        online = Source(choice(Source, source, "source")).is_online
+
+        def run() -> Written:
+            slot = self.load(Slot, slot_id, "slot")
+            service = self.load(Service, service_id, "service")
+            self._same_clinic(slot.clinic_id, service, "service")
+            if online:
+                self.load(Clinic, slot.clinic_id, "clinic").require_active()
+                service.require_online()
+            patient_aggregates = self.patients.register_or_update(patient)
+            appointment = Appointment.book(
+                clinic_id=slot.clinic_id,
+                slot_id=slot.id,
+                professional_id=slot.professional_id,
+                start=slot.start,
+                end=slot.end,
+                service_id=service.id,
+                patient_id=patient_aggregates[0].id,
+                source=source,
+                product=service.product,
+                language=language,
+                identifiers=identifiers,
+            )
+            slot.reserve(appointment.id, service.id, service.product, online=online)
+            return Written(appointment.id, self.commit(slot, appointment, *patient_aggregates))
+
+        written = self.retrying(run, "book")
+        log.info("appointment booked", appointment_id=str(written.id), slot_id=str(slot_id),
+                 source=source, position=written.position)
+        return written
+
+    def reschedule(
+        self,
+        appointment_id: UUID,
+        slot_id: UUID,
+        service_id: UUID | None = None,
+        source: str = "admin",
+    ) -> Written:
+        """Move an appointment to another slot in one transaction: never in two, never in none."""
+        online = Source(choice(Source, source, "source")).is_online
+
+        def run() -> Written:
+            appointment = self.load(Appointment, appointment_id, "appointment")
+            appointment.require_active()
+            service = self.load(Service, service_id or appointment.service_id, "service")
+            self._same_clinic(appointment.clinic_id, service, "service")
+            if online:
+                service.require_online()
+            if slot_id == appointment.slot_id:
+                raise Conflict("the appointment is already in that slot; change its service instead")
+            new_slot = self.load(Slot, slot_id, "slot")
+            self._same_clinic(appointment.clinic_id, new_slot, "slot")
+            old_slot = self.load(Slot, appointment.slot_id, "slot")
+            clinic = self.load(Clinic, appointment.clinic_id, "clinic")
+            new_slot.reserve(appointment.id, service.id, service.product, online=online)
+            old_slot.release(appointment.id, appointment.product, clinic.application_type)
+            appointment.reschedule(
+                new_slot.id, new_slot.professional_id, new_slot.start, new_slot.end,
+                service.id, service.product,
+            )
+            return Written(appointment.id, self.commit(new_slot, old_slot, appointment))
+
+        return self.retrying(run, "reschedule")
+
+    def change_service(self, appointment_id: UUID, service_id: UUID) -> Written:
+        appointment = self.load(Appointment, appointment_id, "appointment")
+        service = self.load(Service, service_id, "service")
+        self._same_clinic(appointment.clinic_id, service, "service")
+        appointment.change_service(service.id, service.product)
+        return Written(appointment.id, self.commit(appointment))
+
+    def cancel(self, appointment_id: UUID, reason: str | None = None) -> Written:
+        """Cancel and return the place to the slot (S4 decides where a product's place goes)."""
+
+        def run() -> Written:
+            appointment = self.load(Appointment, appointment_id, "appointment")
+            appointment.cancel(reason)
+            slot = self.load(Slot, appointment.slot_id, "slot")
+            clinic = self.load(Clinic, appointment.clinic_id, "clinic")
+            slot.release(appointment.id, appointment.product, clinic.application_type)
+            return Written(appointment.id, self.commit(appointment, slot))
+
+        return self.retrying(run, "cancel")
+
+    def delete(self, appointment_id: UUID) -> Written:
+        def run() -> Written:
+            appointment = self.load(Appointment, appointment_id, "appointment")
+            changed: list[Any] = [appointment]
+            if appointment.active:
+                slot = self.load(Slot, appointment.slot_id, "slot")
+                clinic = self.load(Clinic, appointment.clinic_id, "clinic")
+                slot.release(appointment.id, appointment.product, clinic.application_type)
+                changed.append(slot)
+            appointment.delete()
+            return Written(appointment.id, self.commit(*changed))
+
+        return self.retrying(run, "delete")
+
+    def set_status(self, appointment_id: UUID, status: str) -> Written:
+        appointment = self.load(Appointment, appointment_id, "appointment")
+        appointment.set_status(status)
+        return Written(appointment.id, self.commit(appointment))
+
+    # -- helpers -------------------------------------------------------------------
+    @staticmethod
+    def _same_clinic(clinic_id: UUID, aggregate: Any, what: str) -> None:
+        if aggregate.clinic_id != clinic_id:
+            raise InvalidValue(f"that {what} belongs to another clinic", field=f"{what}_id")
