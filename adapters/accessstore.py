@@ -99,7 +99,7 @@ class SqlAccessStore:
         self.datastore = datastore
         postgres = isinstance(datastore, PostgresDatastore)
         self.mark = "%s" if postgres else "?"
-        prefix = f'"{datastore.schema}".' if postgres else ""
+        prefix = f'"{datastore.schema}".' if isinstance(datastore, PostgresDatastore) else ""
         self.tokens_table = f"{prefix}hub_api_tokens"
         self.answers_table = f"{prefix}hub_api_idempotency"
         self._create_tables(postgres)
@@ -129,7 +129,7 @@ class SqlAccessStore:
     def _write(self, sql: str, params: tuple[Any, ...]) -> int:
         with self.datastore.transaction(commit=True) as cursor:
             cursor.execute(sql.replace("?", self.mark), params)
-            raw = getattr(cursor, "sqlite_cursor", cursor)
+            raw: Any = getattr(cursor, "sqlite_cursor", cursor)  # the DB-API cursor of either driver
             return int(raw.rowcount or 0)
 
     @staticmethod

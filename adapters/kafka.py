@@ -157,13 +157,13 @@ class KafkaPublisher:
                     client.close(timeout=0)
                 else:
                     client.close()
-            except Exception:  # noqa: BLE001 - closing a broken client must not mask the failure
+            except Exception:  # noqa: BLE001 - closing a producer never fails the caller - closing a broken client must not mask the failure
                 log.debug("kafka client close failed", exc_info=True)
 
     def close(self) -> None:
         if self._producer is not None:
             try:
                 self._producer.flush(timeout=self.options.send_timeout)
-            except Exception:  # noqa: BLE001
+            except Exception:  # noqa: BLE001 - closing a producer never fails the caller
                 log.debug("final flush failed", exc_info=True)
         self.reset()

@@ -142,7 +142,8 @@ class PostgresLease:
                 self.conninfo, autocommit=True, connect_timeout=5,
                 application_name=f"hub-relay {self.holder}"[:63],
             )
-            (locked,) = conn.execute("SELECT pg_try_advisory_lock(%s)", (self.key,)).fetchone()
+            row = conn.execute("SELECT pg_try_advisory_lock(%s)", (self.key,)).fetchone()
+            locked = bool(row and row[0])
         except psycopg.Error:
             self._drop()
             return False
@@ -157,14 +158,14 @@ class PostgresLease:
         if conn is not None:
             try:
                 conn.close()
-            except Exception:  # noqa: BLE001
+            except Exception:  # noqa: BLE001 - releasing a lease never fails the caller
                 pass
 
     def release(self) -> None:
         if self._conn is not None:
             try:
                 self._conn.execute("SELECT pg_advisory_unlock(%s)", (self.key,))
-            except Exception:  # noqa: BLE001 - the lock goes with the session anyway
+            except Exception:  # noqa: BLE001 - releasing a lease never fails the caller - the lock goes with the session anyway
                 pass
         self._drop()
 

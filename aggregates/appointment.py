@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING, ClassVar
 from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
@@ -19,6 +20,9 @@ class AppointmentClosed(Conflict):
 
 class Appointment(Aggregate):
     """Keeps its id across reschedules; ``slot_id`` always names the slot holding it."""
+
+    if TYPE_CHECKING:  # made by ``@event("Booked")`` when the class is defined
+        Booked: ClassVar[type[Aggregate.Created]]
 
     @classmethod
     def book(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from eventsourcing.domain import Aggregate, event
 
@@ -16,6 +16,9 @@ class ClinicInactive(Conflict):
 
 class Clinic(Aggregate):
     """A place that gives appointments; its application type decides S4."""
+
+    if TYPE_CHECKING:  # made by ``@event("Registered")`` when the class is defined
+        Registered: ClassVar[type[Aggregate.Created]]
 
     @classmethod
     def register(

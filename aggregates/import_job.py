@@ -6,7 +6,7 @@ and a retry can run again from the source recorded when it started.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any, ClassVar
 from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
@@ -25,6 +25,9 @@ class ImportRunning(Conflict):
 
 class ImportJob(Aggregate):
     """One import of staff or services into a clinic: its source, progress and outcome."""
+
+    if TYPE_CHECKING:  # made by ``@event("Started")`` when the class is defined
+        Started: ClassVar[type[Aggregate.Created]]
 
     @classmethod
     def start(cls, clinic_id: UUID, kind: str, source_format: str, source: str) -> ImportJob:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, ClassVar
 from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
@@ -15,6 +16,9 @@ NOTIFIED_TYPES = frozenset({"gp", "ips", "nurse", "resident", "extern"})
 
 class Professional(Aggregate):
     """A clinic's GP, IPS, nurse, resident, extern, specialist or other provider."""
+
+    if TYPE_CHECKING:  # made by ``@event("Registered")`` when the class is defined
+        Registered: ClassVar[type[Aggregate.Created]]
 
     @classmethod
     def register(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, ClassVar
 from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
@@ -16,6 +17,9 @@ class ServiceNotOnline(Conflict):
 
 class Service(Aggregate):
     """A type of appointment ("type de période") with its notification category."""
+
+    if TYPE_CHECKING:  # made by ``@event("Defined")`` when the class is defined
+        Defined: ClassVar[type[Aggregate.Created]]
 
     @classmethod
     def define(

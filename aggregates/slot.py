@@ -8,6 +8,7 @@ slot's version serialises racing bookings).
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING, ClassVar
 from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
@@ -38,6 +39,9 @@ class Slot(Aggregate):
     ``held`` counts places freed by a cancellation in a pharmacy (S4): they stay with the
     general service, bookable by staff but not online, until a product is assigned.
     """
+
+    if TYPE_CHECKING:  # made by ``@event("Opened")`` when the class is defined
+        Opened: ClassVar[type[Aggregate.Created]]
 
     @classmethod
     def open(

@@ -13,7 +13,7 @@ import json
 
 from aggregates.errors import InvalidValue
 from connectors.fhir.directory import parse_bundle
-from hub.imports.rows import MalformedSource, Parsed, RowConflict, ServiceRow, service_row, staff_row
+from hub.imports.rows import MalformedSource, Parsed, RowConflict, ServiceRow, StaffRow, service_row, staff_row
 
 STAFF_COLUMNS = ("source_id", "name", "type", "licence")
 SERVICE_COLUMNS = (
@@ -61,11 +61,15 @@ def parse_csv(kind: str, text: str) -> Parsed:
             continue
         source_id = row.get("source_id") or f"line-{number}"
         name = row.get("name", "")
+        result: StaffRow | ServiceRow | RowConflict
         if kind == "staff":
             result = staff_row(source_id, name, [row.get("type", "")], row.get("licence"))
         else:
             result = _service_from_csv(source_id, name, row)
-        (parsed.conflicts if isinstance(result, RowConflict) else parsed.rows).append(result)
+        if isinstance(result, RowConflict):
+            parsed.conflicts.append(result)
+        else:
+            parsed.rows.append(result)
     return parsed
 
 

@@ -13,7 +13,7 @@ from uuid import UUID
 
 import structlog
 from eventsourcing.application import AggregateNotFoundError, Application
-from eventsourcing.domain import Aggregate, DomainEventProtocol, Snapshot
+from eventsourcing.domain import Aggregate, DomainEventProtocol, MutableOrImmutableAggregate, Snapshot
 from eventsourcing.persistence import (
     JSONTranscoder,
     Mapper,
@@ -92,7 +92,9 @@ class HubApplication(Application[UUID]):
     """Stamps every stored event with who acted, and retries optimistic-concurrency losses."""
 
     name = "hub"
-    snapshotting_intervals: ClassVar[dict[type[Aggregate], int]] = {Slot: 50}
+    snapshotting_intervals: ClassVar[dict[type[MutableOrImmutableAggregate[UUID]], int]] = {Slot: 50}
+    #: The store also keeps followers' positions (tracking records), see ``construct_recorder``.
+    recorder: ProcessRecorder
 
     def __init__(
         self,
@@ -120,7 +122,7 @@ class HubApplication(Application[UUID]):
     def load(self, cls: type[A], aggregate_id: UUID, what: str) -> A:
         """Load an aggregate of the given type, or raise ``NotFound`` naming ``what``."""
         try:
-            aggregate = copy_aggregate(self.repository.get(aggregate_id, deepcopy_from_cache=False))
+            aggregate: Any = copy_aggregate(self.repository.get(aggregate_id, deepcopy_from_cache=False))
         except AggregateNotFoundError:
             raise NotFound(f"{what} {aggregate_id} does not exist", id=str(aggregate_id)) from None
         if not isinstance(aggregate, cls):

@@ -91,8 +91,11 @@ def build_projector(app: Any, names: Iterable[str] | None = None, settings: Any 
     factory = read_model_factory(app)
     projections = [PROJECTIONS[n](open_read_model(factory, PROJECTIONS[n]), settings) for n in chosen]
 
+    model_cls = PostgresReadModel if type(factory).__module__ == "eventsourcing.postgres" else SQLiteReadModel
+    datastore = factory.datastore  # type: ignore[attr-defined]  # both SQL factories have one
+
     def shadow(projection: ReadModelProjection) -> ReadModel:
-        return type(projection.view)(projection.view.datastore, projection.name, projection.tables, SHADOW)
+        return model_cls(datastore, projection.name, projection.tables, SHADOW)
 
     return Projector(app, projections, shadow, batch_size=batch_size, poll_seconds=poll_seconds,
                      on_close=factory.close)

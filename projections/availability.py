@@ -9,7 +9,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from projections.base import ReadModelProjection, handles
+from aggregates.clinic import Clinic
+from aggregates.service import Service
+from aggregates.slot import Slot
+from projections.base import ReadModelProjection, event_of, handles
 from projections.readmodel import Changes
 from projections.tables import Table, instant
 
@@ -21,8 +24,6 @@ SLOT_SERVICES = "availability_slot_services"
 SLOT_PRODUCTS = "availability_slot_products"
 
 
-def _slot(event: str) -> str:
-    return f"aggregates.slot:Slot.{event}"
 
 
 class AvailabilityProjection(ReadModelProjection):
@@ -44,7 +45,7 @@ class AvailabilityProjection(ReadModelProjection):
     )
 
     # -- slots ---------------------------------------------------------------------
-    @handles(_slot("Opened"))
+    @handles(event_of(Slot, "Opened"))
     def opened(self, e: Any, position: int, changes: Changes) -> None:
         slot_id = str(e.originator_id)
         changes.put(SLOTS, {
@@ -58,14 +59,14 @@ class AvailabilityProjection(ReadModelProjection):
         for product in e.products:
             changes.put(SLOT_PRODUCTS, {"slot_id": slot_id, "product": product})
 
-    @handles(_slot("PlaceReserved"), reads=SLOTS)
+    @handles(event_of(Slot, "PlaceReserved"), reads=SLOTS)
     def reserved(self, e: Any, position: int, changes: Changes) -> None:
         slot = changes.get(SLOTS, str(e.originator_id))
         if slot is not None:
             changes.update(SLOTS, slot["slot_id"], booked=slot["booked"] + 1,
                            held=slot["held"] - (1 if e.from_held else 0), last_position=position)
 
-    @handles(_slot("PlaceReleased"), reads=SLOTS)
+    @handles(event_of(Slot, "PlaceReleased"), reads=SLOTS)
     def released(self, e: Any, position: int, changes: Changes) -> None:
         slot = changes.get(SLOTS, str(e.originator_id))
         if slot is None:
@@ -75,26 +76,26 @@ class AvailabilityProjection(ReadModelProjection):
         if e.associated_product:
             changes.put(SLOT_PRODUCTS, {"slot_id": slot["slot_id"], "product": e.associated_product})
 
-    @handles(_slot("Locked"), reads=SLOTS)
+    @handles(event_of(Slot, "Locked"), reads=SLOTS)
     def locked(self, e: Any, position: int, changes: Changes) -> None:
         changes.update(SLOTS, str(e.originator_id), locked=1, last_position=position)
 
-    @handles(_slot("Unlocked"), reads=SLOTS)
+    @handles(event_of(Slot, "Unlocked"), reads=SLOTS)
     def unlocked(self, e: Any, position: int, changes: Changes) -> None:
         changes.update(SLOTS, str(e.originator_id), locked=0, last_position=position)
 
-    @handles(_slot("ProductAssigned"), reads=SLOTS)
+    @handles(event_of(Slot, "ProductAssigned"), reads=SLOTS)
     def product_assigned(self, e: Any, position: int, changes: Changes) -> None:
         if changes.update(SLOTS, str(e.originator_id), held=0, last_position=position):
             changes.put(SLOT_PRODUCTS, {"slot_id": str(e.originator_id), "product": e.product})
 
     # -- services and clinics ------------------------------------------------------
-    @handles("aggregates.service:Service.Defined")
+    @handles(event_of(Service, "Defined"))
     def service_defined(self, e: Any, position: int, changes: Changes) -> None:
         changes.put(SERVICES, {"service_id": str(e.originator_id), "clinic_id": str(e.clinic_id),
                                "name": e.name, "online": int(e.online), "product": e.product})
 
-    @handles("aggregates.service:Service.Updated", reads=SERVICES)
+    @handles(event_of(Service, "Updated"), reads=SERVICES)
     def service_updated(self, e: Any, position: int, changes: Changes) -> None:
         fields = {k: e.changes[k] for k in ("name", "product") if k in e.changes}
         if "online" in e.changes:
@@ -102,19 +103,19 @@ class AvailabilityProjection(ReadModelProjection):
         if fields:
             changes.update(SERVICES, str(e.originator_id), **fields)
 
-    @handles("aggregates.service:Service.OnlineChanged", reads=SERVICES)
+    @handles(event_of(Service, "OnlineChanged"), reads=SERVICES)
     def online_changed(self, e: Any, position: int, changes: Changes) -> None:
         changes.update(SERVICES, str(e.originator_id), online=int(e.online))
 
-    @handles("aggregates.clinic:Clinic.Registered")
+    @handles(event_of(Clinic, "Registered"))
     def clinic_registered(self, e: Any, position: int, changes: Changes) -> None:
         changes.put(CLINICS, {"clinic_id": str(e.originator_id), "name": e.name,
                               "application_type": e.application_type, "active": 1})
 
-    @handles("aggregates.clinic:Clinic.Deactivated", reads=CLINICS)
+    @handles(event_of(Clinic, "Deactivated"), reads=CLINICS)
     def clinic_deactivated(self, e: Any, position: int, changes: Changes) -> None:
         changes.update(CLINICS, str(e.originator_id), active=0)
 
-    @handles("aggregates.clinic:Clinic.Activated", reads=CLINICS)
+    @handles(event_of(Clinic, "Activated"), reads=CLINICS)
     def clinic_activated(self, e: Any, position: int, changes: Changes) -> None:
         changes.update(CLINICS, str(e.originator_id), active=1)

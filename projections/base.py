@@ -1,9 +1,9 @@
 """Projections: domain events in, read-model rows out.
 
 A projection is the eventsourcing library's ``Projection`` over a ``ReadModel``. Its handlers
-are keyed by event topic (``aggregates.slot:Slot.PlaceReserved``), so a projection can follow
-events of modules that other parts of the hub add later, and the runner never decodes an event
-no handler wants. Batches (many events, one transaction, one tracking position) are what the
+are keyed by event class (``event_of(Slot, "PlaceReserved")``): a renamed or removed event fails
+when the projection is imported, not silently at run time. The runner never decodes an event no
+handler wants. Batches (many events, one transaction, one tracking position) are what the
 runner uses; ``process_event`` (one event) keeps the library's interface.
 """
 
@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any, ClassVar
 
+from eventsourcing.domain import DomainEvent
 from eventsourcing.persistence import Tracking
 from eventsourcing.projection import Projection
 from eventsourcing.utils import get_topic
@@ -25,24 +26,37 @@ EVERY_TOPIC = "*"
 Handler = Callable[[Any, Any, int, Changes], None]
 
 
-def handles(*topics: str, reads: str | None = None) -> Callable[[Handler], Handler]:
-    """Mark a method as the handler of events with these topics.
+def event_of(aggregate: type, name: str) -> type[DomainEvent]:
+    """The event class ``aggregate.<name>`` (made by ``@event(name)``); fails at import when the
+    aggregate has no such event."""
+    found = getattr(aggregate, name, None)
+    if not (isinstance(found, type) and issubclass(found, DomainEvent)):
+        raise TypeError(f"{aggregate.__name__} has no event {name!r}: a projection handles it")
+    return found
+
+
+def handles(*events: type[DomainEvent] | str, reads: str | None = None) -> Callable[[Handler], Handler]:
+    """Mark a method as the handler of these event classes (or ``EVERY_TOPIC``).
 
     ``reads`` names the table whose row keyed by the event's aggregate id the handler reads:
     the batch loads all of those rows in one query before applying its events.
     """
 
+    topics = tuple(e if isinstance(e, str) else get_topic(e) for e in events)
+    if any(isinstance(e, str) and e != EVERY_TOPIC for e in events):
+        raise TypeError("handles() takes event classes, or EVERY_TOPIC")
+
     def mark(method: Handler) -> Handler:
-        method.__handles__ = (topics, reads)  # type: ignore[attr-defined]
+        setattr(method, "__handles__", (topics, reads))  # noqa: B010 - a marker read by __init_subclass__
         return method
 
     return mark
 
 
-class ReadModelProjection(Projection):  # type: ignore[misc,type-arg]
+class ReadModelProjection(Projection[ReadModel]):
     """Base of the hub's projections: tables, topic handlers, batch application."""
 
-    name: ClassVar[str] = ""
+    name = ""
     tables: ClassVar[tuple[Table, ...]] = ()
     handlers: ClassVar[dict[str, tuple[str, str | None]]] = {}
 

@@ -179,8 +179,8 @@ def _with_services(model: ReadModel, slots: list[Row], online: bool) -> list[dic
         items.append({
             "slot_id": s["slot_id"], "clinic_id": s["clinic_id"],
             "professional_id": s["professional_id"],
-            "start": parse_instant(s["start_at"]).isoformat(),  # type: ignore[union-attr]
-            "end": parse_instant(s["end_at"]).isoformat(),  # type: ignore[union-attr]
+            "start": parse_instant(s["start_at"]).isoformat(),  # type: ignore[union-attr]  # a slot always has one
+            "end": parse_instant(s["end_at"]).isoformat(),  # type: ignore[union-attr]  # a slot always has one
             "capacity": s["capacity"], "booked": s["booked"], "remaining": left,
             "locked": bool(s["locked"]), "service_ids": services[s["slot_id"]],
             "products": products[s["slot_id"]],

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from eventsourcing.persistence import IntegrityError, Tracking, TrackingRecorder
 from eventsourcing.postgres import PostgresDatastore, PostgresTrackingRecorder
@@ -35,6 +35,11 @@ class ReadModel(TrackingRecorder):
     suffix: str
     tracking_table: str
 
+    if TYPE_CHECKING:  # given by the library's SQLite or PostgreSQL tracking recorder
+        datastore: Any
+
+        def create_table(self) -> None: ...
+
     def _setup(self, name: str, tables: tuple[Table, ...], suffix: str) -> None:
         self.projection_name = name
         self.tables = tables
@@ -47,7 +52,7 @@ class ReadModel(TrackingRecorder):
     # -- transactions ------------------------------------------------------------------
     @contextmanager
     def transaction(self) -> Iterator[Any]:
-        with self.datastore.transaction(commit=True) as curs:  # type: ignore[attr-defined]
+        with self.datastore.transaction(commit=True) as curs:
             yield curs
 
     def fetch(self, curs: Any, statement: str, params: Iterable[Any] = ()) -> list[Row]:
@@ -56,7 +61,7 @@ class ReadModel(TrackingRecorder):
 
     def query(self, statement: str, params: Iterable[Any] = ()) -> list[Row]:
         """Run a read query (``%s`` placeholders, ``{table}`` names) outside any batch."""
-        with self.datastore.transaction(commit=False) as curs:  # type: ignore[attr-defined]
+        with self.datastore.transaction(commit=False) as curs:
             return self.fetch(curs, self.expand(statement), params)
 
     def expand(self, statement: str) -> str:
@@ -116,7 +121,7 @@ class ReadModel(TrackingRecorder):
     def position(self, application_name: str, curs: Any | None = None) -> int:
         if curs is None:
             return self.max_tracking_id(application_name) or 0
-        return self._max_tracking_id(application_name, curs) or 0  # type: ignore[attr-defined]
+        return self._max_tracking_id(application_name, curs) or 0  # type: ignore[attr-defined]  # the recorders' in-transaction read
 
     def track(self, curs: Any, tracking: Tracking, expected: int) -> None:
         """Record the batch's position, if the position is still the one the batch began at."""
@@ -126,7 +131,7 @@ class ReadModel(TrackingRecorder):
                 f"{self.projection_name}{self.suffix} moved to {current} (expected {expected})"
             )
         if tracking.notification_id > current:
-            self._insert_tracking(curs, tracking)  # type: ignore[attr-defined]
+            self._insert_tracking(curs, tracking)  # type: ignore[attr-defined]  # the recorders' in-transaction write
 
     def ensure_position(self, application_name: str) -> None:
         """Give the tracking table a row (position 0) to lock, so even the very first batches
@@ -262,5 +267,5 @@ class Changes:
             cache = self.rows[name]
             kept = [cache[k] for k in keys if cache[k] is not None]
             gone = [k for k in keys if cache[k] is None]
-            self.model.store(self.curs, self.model.by_name[name], kept, gone)  # type: ignore[arg-type]
+            self.model.store(self.curs, self.model.by_name[name], kept, gone)  # type: ignore[arg-type]  # rows are dicts of column values
         self.dirty.clear()

@@ -14,9 +14,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from aggregates.patient import NAM_SYSTEM
+from aggregates.appointment import Appointment
+from aggregates.clinic import Clinic
+from aggregates.notification import AppointmentCommunication
+from aggregates.patient import NAM_SYSTEM, Patient
+from aggregates.professional import Professional
+from aggregates.service import Service
 from aggregates.values import mask_nam
-from projections.base import ReadModelProjection, handles
+from projections.base import ReadModelProjection, event_of, handles
 from projections.readmodel import Changes
 from projections.tables import Table, instant
 
@@ -24,11 +29,8 @@ TEXT, INT = "text", "int"
 APPOINTMENTS = "suivi_appointments"
 PATIENTS = "suivi_patients"
 COMMUNICATIONS = "suivi_communications"
-NOTIFICATION = "aggregates.notification:AppointmentCommunication"
 
 
-def _appointment(event: str) -> str:
-    return f"aggregates.appointment:Appointment.{event}"
 
 
 class SuiviProjection(ReadModelProjection):
@@ -55,36 +57,36 @@ class SuiviProjection(ReadModelProjection):
     )
 
     # -- names ---------------------------------------------------------------------
-    @handles("aggregates.clinic:Clinic.Registered")
+    @handles(event_of(Clinic, "Registered"))
     def clinic_registered(self, e: Any, position: int, changes: Changes) -> None:
         changes.put("suivi_clinics", {"clinic_id": str(e.originator_id), "name": e.name})
 
-    @handles("aggregates.professional:Professional.Registered")
+    @handles(event_of(Professional, "Registered"))
     def professional_registered(self, e: Any, position: int, changes: Changes) -> None:
         changes.put("suivi_professionals", {"professional_id": str(e.originator_id),
                                             "clinic_id": str(e.clinic_id), "name": e.name})
 
-    @handles("aggregates.professional:Professional.Updated", reads="suivi_professionals")
+    @handles(event_of(Professional, "Updated"), reads="suivi_professionals")
     def professional_updated(self, e: Any, position: int, changes: Changes) -> None:
         if "name" in e.changes:
             changes.update("suivi_professionals", str(e.originator_id), name=e.changes["name"])
 
-    @handles("aggregates.service:Service.Defined")
+    @handles(event_of(Service, "Defined"))
     def service_defined(self, e: Any, position: int, changes: Changes) -> None:
         changes.put("suivi_services", {"service_id": str(e.originator_id),
                                        "clinic_id": str(e.clinic_id), "name": e.name})
 
-    @handles("aggregates.service:Service.Updated", reads="suivi_services")
+    @handles(event_of(Service, "Updated"), reads="suivi_services")
     def service_updated(self, e: Any, position: int, changes: Changes) -> None:
         if "name" in e.changes:
             changes.update("suivi_services", str(e.originator_id), name=e.changes["name"])
 
-    @handles("aggregates.patient:Patient.Registered")
+    @handles(event_of(Patient, "Registered"))
     def patient_registered(self, e: Any, position: int, changes: Changes) -> None:
         changes.put(PATIENTS, {"patient_id": str(e.originator_id), "first_name": e.first_name,
                                "last_name": e.last_name, "nam_masked": _masked(e.identifiers)})
 
-    @handles("aggregates.patient:Patient.DetailsUpdated", reads=PATIENTS)
+    @handles(event_of(Patient, "DetailsUpdated"), reads=PATIENTS)
     def patient_updated(self, e: Any, position: int, changes: Changes) -> None:
         fields = {k: e.changes[k] for k in ("first_name", "last_name") if k in e.changes}
         nam = _masked(e.new_identifiers)
@@ -94,7 +96,7 @@ class SuiviProjection(ReadModelProjection):
             changes.update(PATIENTS, str(e.originator_id), **fields)
 
     # -- appointments --------------------------------------------------------------
-    @handles(_appointment("Booked"))
+    @handles(event_of(Appointment, "Booked"))
     def booked(self, e: Any, position: int, changes: Changes) -> None:
         changes.put(APPOINTMENTS, {
             "appointment_id": str(e.originator_id), "clinic_id": str(e.clinic_id),
@@ -105,39 +107,39 @@ class SuiviProjection(ReadModelProjection):
             "account_association": "grey", "booked_at": instant(e.timestamp), "last_position": position,
         })
 
-    @handles(_appointment("Rescheduled"), reads=APPOINTMENTS)
+    @handles(event_of(Appointment, "Rescheduled"), reads=APPOINTMENTS)
     def rescheduled(self, e: Any, position: int, changes: Changes) -> None:
         changes.update(APPOINTMENTS, str(e.originator_id), slot_id=str(e.slot_id),
                        professional_id=str(e.professional_id), start_at=instant(e.start),
                        end_at=instant(e.end), service_id=str(e.service_id), product=e.product,
                        last_position=position)
 
-    @handles(_appointment("ServiceChanged"), reads=APPOINTMENTS)
+    @handles(event_of(Appointment, "ServiceChanged"), reads=APPOINTMENTS)
     def service_changed(self, e: Any, position: int, changes: Changes) -> None:
         changes.update(APPOINTMENTS, str(e.originator_id), service_id=str(e.service_id),
                        product=e.product, last_position=position)
 
-    @handles(_appointment("Cancelled"), reads=APPOINTMENTS)
+    @handles(event_of(Appointment, "Cancelled"), reads=APPOINTMENTS)
     def cancelled(self, e: Any, position: int, changes: Changes) -> None:
         changes.update(APPOINTMENTS, str(e.originator_id), cancelled=1, cancel_reason=e.reason,
                        last_position=position)
 
-    @handles(_appointment("StatusSet"), reads=APPOINTMENTS)
+    @handles(event_of(Appointment, "StatusSet"), reads=APPOINTMENTS)
     def status_set(self, e: Any, position: int, changes: Changes) -> None:
         changes.update(APPOINTMENTS, str(e.originator_id), status=e.status, last_position=position)
 
-    @handles(_appointment("Deleted"))
+    @handles(event_of(Appointment, "Deleted"))
     def deleted(self, e: Any, position: int, changes: Changes) -> None:
         changes.delete(APPOINTMENTS, str(e.originator_id))
 
     # -- confirmation status (hook for aggregates/notification.py) -----------------------
-    @handles(f"{NOTIFICATION}.Opened")
+    @handles(event_of(AppointmentCommunication, "Opened"))
     def communication_opened(self, e: Any, position: int, changes: Changes) -> None:
         changes.put(COMMUNICATIONS, {"communication_id": str(e.originator_id),
                                      "appointment_id": str(e.appointment_id), "status": None,
                                      "channel": None, "address": None, "at": None})
 
-    @handles(f"{NOTIFICATION}.MessageSent", reads=COMMUNICATIONS)
+    @handles(event_of(AppointmentCommunication, "MessageSent"), reads=COMMUNICATIONS)
     def message_sent(self, e: Any, position: int, changes: Changes) -> None:
         row = changes.get(COMMUNICATIONS, str(e.originator_id))
         if row is None or (row["status"] == "confirmed" and e.kind == "reminder"):
@@ -145,7 +147,7 @@ class SuiviProjection(ReadModelProjection):
         changes.update(COMMUNICATIONS, str(e.originator_id), status="confirmation_sent",
                        channel=e.channel, address=e.address, at=instant(e.at))
 
-    @handles(f"{NOTIFICATION}.PresenceConfirmed", reads=COMMUNICATIONS)
+    @handles(event_of(AppointmentCommunication, "PresenceConfirmed"), reads=COMMUNICATIONS)
     def presence_confirmed(self, e: Any, position: int, changes: Changes) -> None:
         changes.update(COMMUNICATIONS, str(e.originator_id), status="confirmed",
                        channel=e.channel, at=instant(e.at))

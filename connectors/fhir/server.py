@@ -96,7 +96,7 @@ class FhirServer:
         return self.appointment(aggregate)
 
     def appointment(self, appointment: Appointment) -> dict[str, Any]:
-        service = self.app.repository.get(appointment.service_id, deepcopy_from_cache=False)
+        service: Service = self.app.repository.get(appointment.service_id, deepcopy_from_cache=False)
         patient = self.reads.patient(appointment.patient_id)
         return resources.appointment(appointment, service, patient)
 
@@ -122,7 +122,7 @@ class FhirServer:
         return found
 
     def _search_healthcareservice(self, query: Query, scope: Scope) -> list[dict[str, Any]]:
-        services = self._services(scope.clinic_ids, scope).values()
+        services = list(self._services(scope.clinic_ids, scope).values())
         location = query.one("location")
         if location is not None:
             clinic_id = reference_id(location, "Location", "location")

@@ -76,9 +76,9 @@ class Hl7Inbox:
             return self._refuse(head, _problem_of(exc), channel)
         except Exception:  # noqa: BLE001 - an EMR gets an AR, never a dropped connection
             log.exception("hl7 message failed", control_id=head.control_id, channel=channel)
-            problem = Hl7Problem("AR", APPLICATION_INTERNAL_ERROR,
-                                 "internal error: the message was not applied; send it again later")
-            return self._refuse(head, problem, channel)
+            internal = Hl7Problem("AR", APPLICATION_INTERNAL_ERROR,
+                                  "internal error: the message was not applied; send it again later")
+            return self._refuse(head, internal, channel)
 
     def _apply(self, message: Message, text: str, head: Header, channel: str,
                may_act_for: Callable[[UUID], bool] | None) -> str:

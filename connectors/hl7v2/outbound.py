@@ -114,7 +114,7 @@ class SiuFeed:
         trigger = TRIGGERS.get(record.type)
         if trigger is None or (trigger == "S26" and record.data.get("status") != "absent"):
             return None
-        appointment = self.app.repository.get(record.aggregate_id, version=record.version)
+        appointment: Appointment = self.app.repository.get(record.aggregate_id, version=record.version)
         if appointment.clinic_id != self.sender.clinic_id:
             return None
         professional = self.app.load(Professional, appointment.professional_id, "professional")
@@ -170,7 +170,7 @@ def run_feeds(app: Scheduling, stop: threading.Event, interval: float = 1.0, onc
         for sender in EmrFeeds(app).senders():
             if sender.outbound is None:
                 continue
-            feed = SiuFeed(app, sender, **feed_options)  # type: ignore[arg-type]
+            feed = SiuFeed(app, sender, **feed_options)  # type: ignore[arg-type]  # SiuFeed's keyword options
             try:
                 while (result := feed.run_once()).read:
                     total += result.sent

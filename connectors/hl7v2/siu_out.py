@@ -56,7 +56,7 @@ def _repeat(segment: object, name: str, values: list[str]) -> None:
     for text in values:
         field = Field(name, version=SIU_VERSION, validation_level=VALIDATION_LEVEL.TOLERANT)
         field.value = text
-        segment.add(field)  # type: ignore[attr-defined]
+        segment.add(field)  # type: ignore[attr-defined]  # hl7apy builds add() at run time
 
 
 def build_siu(content: SiuContent) -> str:

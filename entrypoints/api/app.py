@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -14,29 +13,34 @@ from entrypoints.api.errors import BodyLimit, install_error_handlers
 from entrypoints.api.idempotency import Idempotency
 from entrypoints.api.openapi import install_openapi
 from entrypoints.api.readmodels import start_projections
-from hub.bootstrap import bootstrap
+from entrypoints.api.routes import (
+    appointments,
+    availability,
+    clinics,
+    events,
+    feeds,
+    fhir,
+    health,
+    hl7,
+    imports,
+    notifications,
+    patients,
+    professionals,
+    services,
+    slots,
+    suivi,
+)
+from entrypoints.api.services import ApiServices
+from hub.bootstrap import bootstrap, notification_center
 from hub.imports.service import Imports
 from hub.scheduling.service import Scheduling
 from hub.settings import Settings
 
-#: Router modules, each exposing ``router: APIRouter``; add yours here (one line).
-ROUTER_MODULES = (
-    "entrypoints.api.routes.health",
-    "entrypoints.api.routes.clinics",
-    "entrypoints.api.routes.hl7",
-    "entrypoints.api.routes.imports",
-    "entrypoints.api.routes.feeds",
-    "entrypoints.api.routes.fhir",
-    "entrypoints.api.routes.notifications",
-    "entrypoints.api.routes.suivi",
-    "entrypoints.api.routes.availability",
-    "entrypoints.api.routes.events",
-    "entrypoints.api.routes.professionals",
-    "entrypoints.api.routes.services",
-    "entrypoints.api.routes.slots",
-    "entrypoints.api.routes.appointments",
-    "entrypoints.api.routes.patients",
-)
+#: Every router of the API, in the order of the OpenAPI document; add yours here.
+ROUTERS = tuple(module.router for module in (
+    health, clinics, hl7, imports, feeds, fhir, notifications, suivi, availability, events,
+    professionals, services, slots, appointments, patients,
+))
 
 DESCRIPTION = """The appointment hub's native API (CONTRACT `/v1/...`).
 
@@ -58,18 +62,20 @@ def create_app(scheduling: Scheduling | None = None, settings: Settings | None =
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         owned = scheduling is None
         application = scheduling if scheduling is not None else bootstrap(settings)
-        app.state.scheduling = application
-        app.state.access = access_store_for(application.recorder)
-        app.state.settings = settings
-        app.state.imports = Imports(application, SOURCES)
-        app.state.imports.resume_running()  # imports interrupted by a stop run again
-        app.state.projections = start_projections(application, settings)
+        services = ApiServices(
+            settings=settings,
+            scheduling=application,
+            access=access_store_for(application.recorder),
+            imports=Imports(application, SOURCES),
+            projections=start_projections(application, settings),
+            notifications=notification_center(application, settings),
+        )
+        services.imports.resume_running()  # imports interrupted by a stop run again
+        app.state.services = services
         try:
             yield
         finally:
-            app.state.projections.close()
-            app.state.imports.close()
-            app.state.access.close()
+            services.close()
             if owned:
                 application.close()
 
@@ -82,7 +88,7 @@ def create_app(scheduling: Scheduling | None = None, settings: Settings | None =
     install_error_handlers(app)
     app.add_middleware(Idempotency)
     app.add_middleware(BodyLimit, max_bytes=settings.api_max_body_bytes)
-    for name in ROUTER_MODULES:
-        app.include_router(importlib.import_module(name).router)
+    for router in ROUTERS:
+        app.include_router(router)
     install_openapi(app)
     return app

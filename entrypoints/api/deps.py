@@ -15,23 +15,38 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from adapters.accessstore import AccessStore
 from entrypoints.api.errors import ApiError
+from entrypoints.api.services import ApiServices
 from hub.access.tokens import Principal, Role, authenticate
 from hub.actor import acting_as
 from hub.scheduling.service import Scheduling
+from hub.settings import Settings
 
 _bearer = HTTPBearer(auto_error=False, description="an API token from `hub tokens create`")
 
 
-def get_scheduling(request: Request) -> Scheduling:
-    return request.app.state.scheduling  # type: ignore[no-any-return]
+def get_services(request: Request) -> ApiServices:
+    services: ApiServices = request.app.state.services
+    return services
 
 
-def get_access(request: Request) -> AccessStore:
-    return request.app.state.access  # type: ignore[no-any-return]
+ServicesDep = Annotated[ApiServices, Depends(get_services)]
+
+
+def get_scheduling(services: ServicesDep) -> Scheduling:
+    return services.scheduling
+
+
+def get_access(services: ServicesDep) -> AccessStore:
+    return services.access
+
+
+def get_settings(services: ServicesDep) -> Settings:
+    return services.settings
 
 
 SchedulingDep = Annotated[Scheduling, Depends(get_scheduling)]
 AccessDep = Annotated[AccessStore, Depends(get_access)]
+SettingsDep = Annotated[Settings, Depends(get_settings)]
 
 
 def _token_principal(

@@ -139,11 +139,11 @@ async def _on_unexpected(request: Request, exc: Exception) -> JSONResponse:
 
 
 def install_error_handlers(app: FastAPI) -> None:
-    app.add_exception_handler(RequestValidationError, _on_validation)  # type: ignore[arg-type]
-    app.add_exception_handler(DomainError, _on_domain)  # type: ignore[arg-type]
-    app.add_exception_handler(ApiError, _on_api)  # type: ignore[arg-type]
-    app.add_exception_handler(StarletteHTTPException, _on_http)  # type: ignore[arg-type]
-    app.add_exception_handler(PersistenceError, _on_store)  # type: ignore[arg-type]
+    app.add_exception_handler(RequestValidationError, _on_validation)  # type: ignore[arg-type]  # Starlette types handlers for Exception
+    app.add_exception_handler(DomainError, _on_domain)  # type: ignore[arg-type]  # Starlette types handlers for Exception
+    app.add_exception_handler(ApiError, _on_api)  # type: ignore[arg-type]  # Starlette types handlers for Exception
+    app.add_exception_handler(StarletteHTTPException, _on_http)  # type: ignore[arg-type]  # Starlette types handlers for Exception
+    app.add_exception_handler(PersistenceError, _on_store)  # type: ignore[arg-type]  # Starlette types handlers for Exception
     app.add_exception_handler(Exception, _on_unexpected)
 
 

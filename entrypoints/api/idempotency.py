@@ -126,6 +126,7 @@ async def _read_body(receive: Receive) -> bytes:
 
 async def _answer_earlier(earlier: IdempotentAnswer, request_hash: str, scope: Scope, receive: Receive,
                           send: Send) -> None:
+    response: Response
     if earlier.request_hash != request_hash:
         response = error_response(
             422, "idempotency_key_reused",

@@ -29,7 +29,7 @@ def created(
     while scanned < _MAX_SCAN:
         batch = scheduling.recorder.select_notifications(start=start, limit=_BATCH, topics=[topic])
         for notification in batch:
-            aggregate = scheduling.repository.get(UUID(str(notification.originator_id)), deepcopy_from_cache=False)
+            aggregate: Any = scheduling.repository.get(UUID(str(notification.originator_id)), deepcopy_from_cache=False)
             if keep(aggregate):
                 found.append((notification.id, aggregate))
                 if len(found) == limit:

@@ -104,4 +104,4 @@ def install_openapi(app: FastAPI) -> None:
                 routes=app.routes, servers=app.servers))
         return app.openapi_schema
 
-    app.openapi = openapi  # type: ignore[method-assign]
+    app.openapi = openapi  # type: ignore[method-assign]  # FastAPI's documented override

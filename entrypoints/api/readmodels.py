@@ -15,19 +15,22 @@ from fastapi import Depends, Query, Request
 from entrypoints.api.errors import ApiError
 from hub.bootstrap import build_projector
 from hub.readmodels.runner import Projector
+from hub.scheduling.service import Scheduling
+from hub.settings import Settings
 from projections.readmodel import ReadModel
 
 
-def start_projections(scheduling: object, settings: object) -> Projector:
+def start_projections(scheduling: Scheduling, settings: Settings) -> Projector:
     """The server's projection runner (following the log in a thread when configured)."""
     projector = build_projector(scheduling, settings=settings)
-    if getattr(settings, "projections_in_server", True):
+    if settings.projections_in_server:
         projector.start()
     return projector
 
 
 def get_projector(request: Request) -> Projector:
-    return request.app.state.projections  # type: ignore[no-any-return]
+    projector: Projector = request.app.state.services.projections
+    return projector
 
 
 ProjectorDep = Annotated[Projector, Depends(get_projector)]
@@ -43,7 +46,7 @@ def read_model(request: Request, projector: Projector, name: str, min_position: 
         if min_position > head:
             raise ApiError(422, "position_ahead", f"position {min_position} is beyond the log's "
                            f"head ({head})", min_position=min_position, head=head)
-        wait = getattr(request.app.state.settings, "read_wait_seconds", 5.0)
+        wait = request.app.state.services.settings.read_wait_seconds
         if not projector.wait(name, min_position, timeout=wait):
             raise ApiError(503, "projection_behind", f"the {name} read model has not reached "
                            f"position {min_position} yet; retry shortly",

@@ -1,9 +1,8 @@
-"""The ``hub`` command line (CONTRACT): each subcommand lives in ``hub/commands/``."""
+"""The ``hub`` command line (CONTRACT): each subcommand lives in a module of ``entrypoints/cli/``."""
 
 from __future__ import annotations
 
 import argparse
-import importlib
 import sys
 from collections.abc import Sequence
 
@@ -11,20 +10,22 @@ import structlog
 from pydantic import ValidationError
 
 from aggregates.errors import DomainError
-
-#: Subcommand modules; each exposes ``register(subparsers)`` and sets ``func`` on its parser.
-COMMAND_MODULES = (
-    "entrypoints.cli.demo",
-    "entrypoints.cli.events",
-    "entrypoints.cli.tokens",
-    "entrypoints.cli.serve",
-    "entrypoints.cli.imports",
-    "entrypoints.cli.smart",
-    "entrypoints.cli.mllp",
-    "entrypoints.cli.projections",
-    "entrypoints.cli.notifications",
-    "entrypoints.cli.relay",
+from entrypoints.cli import (
+    demo,
+    events,
+    imports,
+    mllp,
+    notifications,
+    projections,
+    relay,
+    serve,
+    smart,
+    tokens,
 )
+
+#: Every subcommand module, in ``hub --help`` order; each has ``register(subparsers)``, which
+#: sets ``func`` on its parser. Add yours here.
+COMMANDS = (demo, events, tokens, serve, imports, smart, mllp, projections, notifications, relay)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -33,8 +34,8 @@ def build_parser() -> argparse.ArgumentParser:
         description="Event-sourced appointment hub for Quebec clinics (see README).",
     )
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for name in COMMAND_MODULES:
-        importlib.import_module(name).register(subparsers)
+    for command in COMMANDS:
+        command.register(subparsers)
     return parser
 
 

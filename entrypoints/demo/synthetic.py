@@ -48,7 +48,7 @@ class _Window:
             self.touched[aggregate.id] = aggregate
 
     def pending(self) -> int:
-        return sum(len(a._pending_events) for a in self.touched.values())  # noqa: SLF001
+        return sum(len(a._pending_events) for a in self.touched.values())  # noqa: SLF001 - counts events before saving them in bulk
 
 
 def nam_for(n: int) -> str:

@@ -192,8 +192,10 @@ class AgendaChanges:
         resources = m.resources if m.professionals else m.resources[1:]
         for kind, parties in (("location", m.locations), ("resource", resources)):
             for party in parties:
-                self._coded(kind, party, EmrResource, lambda p=party, k=kind:
-                            EmrResource.register(self.clinic_id, k, p.code, p.name))
+                def register(p: Any = party, k: str = kind) -> EmrResource:
+                    return EmrResource.register(self.clinic_id, k, p.code, p.name)
+
+                self._coded(kind, party, EmrResource, register)
 
     def _coded(self, kind: str, party: EmrParty, cls: type[A],
                create: Callable[[], A]) -> A:

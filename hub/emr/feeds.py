@@ -71,7 +71,7 @@ class EmrFeeds:
         while True:
             page = self.app.recorder.select_notifications(start, 500, topics=[SENDER_TOPIC])
             for notification in page:
-                sender = self.app.load(Hl7Sender, notification.originator_id, "hl7 sender")
+                sender = self.app.load(Hl7Sender, UUID(str(notification.originator_id)), "hl7 sender")
                 if clinic_id is None or sender.clinic_id == clinic_id:
                     found.append(sender)
             if len(page) < 500:

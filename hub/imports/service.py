@@ -115,7 +115,7 @@ class Imports:
         for n in self.app.recorder.select_notifications(
             start=1, limit=1_000_000, topics=[get_topic(ImportJob.Started)]
         ):
-            job = self.app.load(ImportJob, n.originator_id, "import")
+            job = self.app.load(ImportJob, UUID(str(n.originator_id)), "import")
             if job.status == "running":
                 self.run_in_background(job.id)
                 resumed.append(job.id)

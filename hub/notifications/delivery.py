@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 from uuid import UUID, uuid4
 from zoneinfo import ZoneInfo
 
@@ -101,8 +102,8 @@ class Dispatcher:
     def _refresh(self) -> None:
         while (batch := self.follower.read(self.seen)).reached > self.seen:
             for entry in batch.events:
-                planned = self.app.mapper.to_domain_event(entry)
-                self.pending[entry.originator_id] = (entry.id, planned.due_at)  # type: ignore[attr-defined]  # a Planned event
+                planned: Any = self.app.mapper.to_domain_event(entry)  # Notification.Planned
+                self.pending[UUID(str(entry.originator_id))] = (entry.id, planned.due_at)
             self.seen = batch.reached
 
     def _advance_watermark(self) -> None:

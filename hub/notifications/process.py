@@ -12,6 +12,7 @@ import random
 import time
 from datetime import datetime
 from typing import Any
+from uuid import UUID
 from zoneinfo import ZoneInfo
 
 import structlog
@@ -103,11 +104,11 @@ class NotificationProcess:
         raise RecordConflictError(f"could not plan notifications for log position {entry.id}")
 
     def _decide(self, entry: LogEntry) -> list[Aggregate]:
-        event = self.app.mapper.to_domain_event(entry)
+        event: Any = self.app.mapper.to_domain_event(entry)
         trigger = TRIGGERS[type(event).__name__]
         now: datetime = event.timestamp
         appointment: Appointment = self.app.repository.get(
-            entry.originator_id, version=entry.originator_version
+            UUID(str(entry.originator_id)), version=entry.originator_version
         )
         meta = dict(getattr(event, "meta", None) or {})
         communication = self._communication(appointment, meta)

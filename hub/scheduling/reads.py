@@ -48,7 +48,8 @@ class StoreReads:
             for notification in page:
                 if keep is not None and not keep(self.app.mapper.to_domain_event(notification)):
                     continue
-                aggregate = self.app.repository.get(notification.originator_id, deepcopy_from_cache=False)
+                aggregate: Any = self.app.repository.get(UUID(str(notification.originator_id)),
+                                                         deepcopy_from_cache=False)
                 if isinstance(aggregate, cls):
                     yield aggregate
             if len(page) < _PAGE:

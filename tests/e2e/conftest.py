@@ -38,7 +38,7 @@ def auth(client: TestClient) -> Callable[..., Headers]:
     """``auth(role, *clinic_ids)`` → Authorization headers for a fresh token."""
 
     def make(role: str, *clinic_ids: UUID | str) -> Headers:
-        _, secret = issue(client.app.state.access, role, [UUID(str(c)) for c in clinic_ids])
+        _, secret = issue(client.app.state.services.access, role, [UUID(str(c)) for c in clinic_ids])
         return {"Authorization": f"Bearer {secret}"}
 
     return make

@@ -14,11 +14,11 @@ from tests.e2e.conftest import HttpClinic, booking_body
 
 
 def test_two_hundred_http_bookings_fill_ten_places_exactly(live_server) -> None:
-    _, secret = issue(live_server.app.state.access, "admin")
+    _, secret = issue(live_server.app.state.services.access, "admin")
     headers = {"Authorization": f"Bearer {secret}"}
     with httpx.Client(base_url=live_server.url, timeout=60) as sync:
         clinic = HttpClinic(sync, headers, capacity=10)  # type: ignore[arg-type]
-    head = live_server.app.state.scheduling.head()
+    head = live_server.app.state.services.scheduling.head()
 
     async def attempt(client: httpx.AsyncClient, n: int) -> tuple[int, str]:
         answer = await client.post("/v1/appointments", headers=headers,
@@ -33,7 +33,7 @@ def test_two_hundred_http_bookings_fill_ten_places_exactly(live_server) -> None:
 
     outcomes = Counter(asyncio.run(race()))
     assert outcomes == {(201, ""): 10, (409, "slot_full"): 190}, outcomes
-    scheduling = live_server.app.state.scheduling
+    scheduling = live_server.app.state.services.scheduling
     slot = scheduling.load(Slot, UUID(clinic.slot), "slot")
     assert len(slot.booked) == 10
     booked = scheduling.recorder.select_notifications(

@@ -16,7 +16,7 @@ def test_staff_services_slots_and_an_appointment_life(client, admin, auth) -> No
 
     booked = clinic.book(1, headers=staff)
     assert booked["source"] == "admin" and booked["status"] == "undefined"
-    assert booked["position"] == client.app.state.scheduling.head()
+    assert booked["position"] == client.app.state.services.scheduling.head()
     appointment = booked["id"]
     assert client.get(f"/v1/slots/{clinic.slot}", headers=staff).json()["booked"] == 1
 
@@ -42,7 +42,7 @@ def test_staff_services_slots_and_an_appointment_life(client, admin, auth) -> No
     assert answer.status_code == 200 and answer.json()["deleted"] is True
     assert client.get(f"/v1/slots/{other_slot}", headers=staff).json()["booked"] == 0
 
-    scheduling = client.app.state.scheduling
+    scheduling = client.app.state.services.scheduling
     last = scheduling.recorder.select_notifications(start=answer.json()["position"], limit=1)[0]
     assert describe(last, scheduling.mapper).meta["role"] == "clinic_staff"
 
@@ -77,7 +77,7 @@ def test_portal_books_only_unlocked_slots_of_online_services(client, admin, auth
     assert client.get(f"/v1/slots/{locked_slot}", headers=portal).status_code == 404
     assert client.get(f"/v1/services/{clinic.desk}", headers=portal).status_code == 404
 
-    head = client.app.state.scheduling.head()
+    head = client.app.state.services.scheduling.head()
     refused = client.post("/v1/appointments", headers=portal,
                           json=booking_body(locked_slot, clinic.consult, 1))
     assert refused.status_code == 404
@@ -87,7 +87,7 @@ def test_portal_books_only_unlocked_slots_of_online_services(client, admin, auth
     refused = client.post("/v1/appointments", headers=portal,
                           json=booking_body(clinic.slot, clinic.consult, 1, source="emr"))
     assert refused.status_code == 403
-    assert client.app.state.scheduling.head() == head
+    assert client.app.state.services.scheduling.head() == head
 
     booked = clinic.book(2, headers=portal)
     assert booked["source"] == "portal"
@@ -128,15 +128,15 @@ def test_idempotency_key_replays_and_refuses_another_body(client, admin) -> None
     headers = {**admin, "Idempotency-Key": "booking-1"}
     body = booking_body(clinic.slot, clinic.consult, 1)
     first = client.post("/v1/appointments", headers=headers, json=body)
-    head = client.app.state.scheduling.head()
+    head = client.app.state.services.scheduling.head()
     replay = client.post("/v1/appointments", headers=headers, json=body)
     assert replay.status_code == 201 and replay.json() == first.json()
     assert replay.headers["idempotent-replayed"] == "true"
-    assert client.app.state.scheduling.head() == head
+    assert client.app.state.services.scheduling.head() == head
     other = client.post("/v1/appointments", headers=headers,
                         json=booking_body(clinic.slot, clinic.consult, 2))
     assert other.status_code == 422 and other.json()["error"]["code"] == "idempotency_key_reused"
-    assert client.app.state.scheduling.head() == head
+    assert client.app.state.services.scheduling.head() == head
     fresh = client.post("/v1/appointments", headers={**admin, "Idempotency-Key": "booking-2"},
                         json=body)
     assert fresh.status_code == 201 and fresh.json()["id"] != first.json()["id"]

@@ -62,7 +62,7 @@ def client(pg_url: str):
 
 @pytest.fixture(scope="module")
 def admin(client) -> dict[str, str]:
-    _, secret = issue(client.app.state.access, "admin")
+    _, secret = issue(client.app.state.services.access, "admin")
     return {"Authorization": f"Bearer {secret}"}
 
 

@@ -105,7 +105,7 @@ def test_other_clinics_ids_are_refused_for_every_role_and_route(client, auth, tw
     bodies = _bodies(other, mine)
     secrets_of_other = {other.id, other.slot, other.appointment, other.gp, other.consult,
                         other.desk, patient(7)["nam"]}
-    scheduling = client.app.state.scheduling
+    scheduling = client.app.state.services.scheduling
     head = scheduling.head()
     tokens = {role: auth(role, mine.id) for role in SCOPED_ROLES}
     tokens["ops"] = auth("ops")

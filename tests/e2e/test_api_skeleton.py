@@ -29,7 +29,7 @@ def test_write_returns_position_and_records_the_token_subject(client, admin) -> 
     assert answer.status_code == 201, answer.text
     body = answer.json()
     assert body["position"] >= 1 and body["name"] == "Clinique Test"
-    scheduling = client.app.state.scheduling
+    scheduling = client.app.state.services.scheduling
     [note] = scheduling.recorder.select_notifications(start=body["position"], limit=1)
     meta = describe(note, scheduling.mapper).meta
     assert meta["role"] == "admin" and meta["channel"] == "http"
@@ -57,7 +57,7 @@ def test_bad_requests_get_the_error_body_and_write_nothing(
     assert answer.status_code == status, answer.text
     error = answer.json()["error"]
     assert error["code"] == code and error["message"]
-    assert client.app.state.scheduling.head() == 0
+    assert client.app.state.services.scheduling.head() == 0
 
 
 def test_unknown_routes_methods_and_tokens(client, admin, auth) -> None:
@@ -70,7 +70,7 @@ def test_unknown_routes_methods_and_tokens(client, admin, auth) -> None:
     ops = auth("ops")
     answer = client.post("/v1/clinics", json=clinic_body(), headers=ops)
     assert answer.status_code == 403 and answer.json()["error"]["code"] == "forbidden"
-    assert client.app.state.scheduling.head() == 0
+    assert client.app.state.services.scheduling.head() == 0
 
 
 def test_scoped_token_sees_only_its_clinics(client, admin, auth) -> None:
@@ -102,16 +102,16 @@ def test_cli_token_is_accepted_at_once_and_revoked(pg_schema_url: str) -> None:
         with TestClient(create_app(scheduling)) as client:
             headers = {"Authorization": f"Bearer {secret}"}
             assert client.post("/v1/clinics", json=clinic_body(), headers=headers).status_code == 201
-            table = client.app.state.access.tokens_table
+            table = client.app.state.services.access.tokens_table
             with scheduling.recorder.datastore.transaction(commit=False) as cursor:
                 cursor.execute(f"SELECT * FROM {table}")
                 assert secret not in repr(cursor.fetchall())
-            subject = authenticate(client.app.state.access, secret).subject
+            subject = authenticate(client.app.state.services.access, secret).subject
             revoked = _hub("tokens", "revoke", subject, url=pg_schema_url)
             assert revoked.returncode == 0, revoked.stderr
             assert client.get("/v1/clinics", headers=headers).status_code == 401
             with pytest.raises(Exception, match="no live token"):
-                revoke(client.app.state.access, subject)
+                revoke(client.app.state.services.access, subject)
     finally:
         scheduling.close()
     bad = _hub("tokens", "create", "--role", "emr", url=pg_schema_url)

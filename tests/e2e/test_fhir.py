@@ -215,4 +215,4 @@ def test_an_hl7_booking_is_found_by_its_emr_ids_through_fhir(client: TestClient,
 
 
 def world_free_clinic(client: TestClient):
-    return client.app.state.scheduling.register_clinic("Ailleurs", ADDRESS, "418-555-9999", "clinic").id
+    return client.app.state.services.scheduling.register_clinic("Ailleurs", ADDRESS, "418-555-9999", "clinic").id

@@ -45,9 +45,9 @@ def test_each_siu_trigger_over_http(client: TestClient, admin: Headers,
         assert answer.status_code == 200 and answer.headers["content-type"].startswith("text/plain")
         ack = read_ack(answer.text)
         assert ack.code == "AA" and word in ack.text, (trigger, ack)
-    head = client.app.state.scheduling.head()
+    head = client.app.state.services.scheduling.head()
     replay = post_hl7(client, emr_token, steps[1][1])
-    assert read_ack(replay.text).code == "AA" and client.app.state.scheduling.head() == head
+    assert read_ack(replay.text).code == "AA" and client.app.state.services.scheduling.head() == head
     listed = client.get(f"/v1/clinics/{clinic}/hl7-senders", headers=emr_token).json()
     assert [s["sending_application"] for s in listed] == ["OMNIMED"]
 
@@ -56,14 +56,14 @@ def test_http_refusals(client: TestClient, admin: Headers, auth: Callable[..., H
     clinic = clinic_with_sender(client, admin)
     other = client.post("/v1/clinics", json=clinic_body("Autre"), headers=admin).json()["id"]
     message = SimulatedEmr().siu("S12", "FL1", future(48))
-    head = client.app.state.scheduling.head()
+    head = client.app.state.services.scheduling.head()
     assert post_hl7(client, {}, message).status_code == 401
     assert post_hl7(client, auth("portal", clinic), message).status_code == 403
     scoped = read_ack(post_hl7(client, auth("emr", other), message).text)
     assert scoped.code == "AR" and "does not act for the clinic" in scoped.error
     garbage = read_ack(post_hl7(client, admin, "PID|1||x").text)
     assert garbage.code == "AR" and "MSH" in garbage.error
-    assert client.app.state.scheduling.head() == head
+    assert client.app.state.services.scheduling.head() == head
     bad = client.post(f"/v1/clinics/{clinic}/hl7-senders", headers=admin,
                       json={"sending_application": "A^B", "sending_facility": "X"})
     assert bad.status_code == 422 and bad.json()["error"]["code"] == "validation_error"
@@ -73,7 +73,7 @@ def test_http_refusals(client: TestClient, admin: Headers, auth: Callable[..., H
     foreign = client.post(f"/v1/clinics/{other}/hl7-senders", headers=auth("emr", clinic),
                           json={"sending_application": "KINLOGIX", "sending_facility": "X"})
     assert foreign.status_code == 403
-    assert client.app.state.scheduling.head() == head
+    assert client.app.state.services.scheduling.head() == head
 
 
 def test_subscription_is_admin_only_and_validated(client: TestClient, admin: Headers,

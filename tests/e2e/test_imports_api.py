@@ -87,6 +87,6 @@ def test_an_import_interrupted_by_a_stop_runs_again_at_start(pg_app) -> None:
     job = Imports(pg_app, SOURCES).start(clinic, "services", bundle(healthcare_service("s1", "Consultation")))
     assert Imports(pg_app, SOURCES).status(job.id)["status"] == "running"
     with TestClient(create_app(pg_app)) as client:
-        _, secret = issue(client.app.state.access, "clinic_staff", [clinic])
+        _, secret = issue(client.app.state.services.access, "clinic_staff", [clinic])
         report = wait(client, f"/v1/clinics/{clinic}/imports/{job.id}", {"Authorization": f"Bearer {secret}"})
     assert (report["status"], report["imported"]) == ("succeeded", 1)

@@ -20,7 +20,7 @@ def day_of_slot() -> str:
 
 
 def test_suivi_reads_its_writes_with_min_position(client: TestClient, auth) -> None:
-    app = client.app.state.scheduling
+    app = client.app.state.services.scheduling
     setup = Setup(app)
     staff = auth("clinic_staff", setup.clinic)
     with acting_as(Actor("desk-1", "clinic_staff", "http")):
@@ -43,7 +43,7 @@ def test_suivi_reads_its_writes_with_min_position(client: TestClient, auth) -> N
 
 
 def test_suivi_refusals(client: TestClient, auth, admin) -> None:
-    app = client.app.state.scheduling
+    app = client.app.state.services.scheduling
     setup, other = Setup(app), Setup(app)
     staff = auth("clinic_staff", setup.clinic)
     url = f"/v1/clinics/{setup.clinic}/suivi"
@@ -63,7 +63,7 @@ def test_suivi_refusals(client: TestClient, auth, admin) -> None:
 
 
 def test_availability_online_view_for_portals(client: TestClient, auth) -> None:
-    app = client.app.state.scheduling
+    app = client.app.state.services.scheduling
     setup = Setup(app)
     locked = setup.open_slot(capacity=2, locked=True, hours=80)
     written = app.book(setup.slot, setup.consult, patient(1), "emr")
@@ -88,7 +88,7 @@ def test_availability_online_view_for_portals(client: TestClient, auth) -> None:
 
 
 def test_patient_history_across_clinics_for_their_staff(client: TestClient, auth, admin) -> None:
-    app = client.app.state.scheduling
+    app = client.app.state.services.scheduling
     first, second = Setup(app), Setup(app)
     a = app.book(first.slot, first.consult, patient(3), "emr")
     b = app.book(second.slot, second.consult, patient(3), "emr")
@@ -106,7 +106,7 @@ def test_patient_history_across_clinics_for_their_staff(client: TestClient, auth
 
 
 def test_events_and_audit_for_ops(client: TestClient, auth) -> None:
-    app = client.app.state.scheduling
+    app = client.app.state.services.scheduling
     setup = Setup(app)
     with acting_as(Actor("tok_desk", "clinic_staff", "http")):
         booked = app.book(setup.slot, setup.consult, patient(1), "admin")
@@ -134,7 +134,7 @@ def test_a_projection_still_behind_answers_503(pg_app, pg_schema_url: str) -> No
     settings = Settings(database_url=pg_schema_url, projections_in_server=False, read_wait_seconds=0.2)
     with TestClient(create_app(pg_app, settings)) as client:
         setup = Setup(pg_app)
-        _, secret = issue(client.app.state.access, "admin")
+        _, secret = issue(client.app.state.services.access, "admin")
         answer = client.get(f"/v1/clinics/{setup.clinic}/suivi", params={"min_position": pg_app.head()},
                             headers={"Authorization": f"Bearer {secret}"})
         assert answer.status_code == 503, answer.text

@@ -58,6 +58,7 @@ def list_availability(
         raise ApiError(422, "invalid_period", "end must be after start, at most 62 days later",
                        start=start.isoformat(), end=end.isoformat())
     online = online or principal.role == Role.PORTAL
+    clinics: list[str] | None
     if clinic_id is not None:
         require_clinic(principal, clinic_id)
         clinics = [str(clinic_id)]
@@ -67,4 +68,4 @@ def list_availability(
     items = availability(model, start, end, online, clinics, None if service_id is None else str(service_id),
                          product, limit=page.limit, offset=page.after)
     next_after = page.after + len(items) if len(items) == page.limit else None
-    return AvailabilityPage(items=items, next_after=next_after, online=online)  # type: ignore[arg-type]
+    return AvailabilityPage(items=items, next_after=next_after, online=online)  # type: ignore[arg-type]  # read-model rows, validated by the response model

@@ -118,7 +118,7 @@ def base_url(request: Request) -> str:
 
 
 def server_for(request: Request, scheduling: Any) -> FhirServer:
-    return FhirServer(scheduling, ZoneInfo(request.app.state.settings.timezone))
+    return FhirServer(scheduling, ZoneInfo(request.app.state.services.settings.timezone))
 
 
 # -- SMART Scheduling Links (public) --------------------------------------------------
@@ -130,7 +130,7 @@ def _clinic_param(request: Request) -> UUID | None:
 @router.get("/$bulk-publish", summary="SMART Scheduling Links manifest (public)",
             responses={200: {"content": {"application/json": {}}}, **outcomes(400, 503)})
 def bulk_publish(request: Request, scheduling: SchedulingDep) -> Response:
-    settings = request.app.state.settings
+    settings = request.app.state.services.settings
     body = manifest(base_url(request), datetime.now(UTC).replace(microsecond=0), _clinic_param(request))
     return Response(json.dumps(body), media_type="application/json",
                     headers={"Cache-Control": f"public, max-age={settings.smart_max_age}"})
@@ -142,7 +142,7 @@ def bulk_publish_file(resource_type: str, request: Request, scheduling: Scheduli
     if resource_type not in FILE_TYPES:
         raise FhirError(404, "not-found", f"no {resource_type} file; files: {', '.join(FILE_TYPES)}",
                         code="not_found")
-    settings = request.app.state.settings
+    settings = request.app.state.services.settings
     published = publication(StoreReads(scheduling), datetime.now(UTC), _clinic_param(request),
                             settings.smart_booking_link)
     return Response(ndjson(published.of(resource_type)), media_type="application/fhir+ndjson",

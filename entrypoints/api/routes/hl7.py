@@ -70,7 +70,7 @@ async def receive_hl7(request: Request, principal: EmrOrAdmin, scheduling: Sched
     SIU S12 book, S13 reschedule, S14 modify, S15 cancel, S17 delete, S26 no-show, S23/S24
     block/open a slot. A resent MSH-10 gets the first ACK again and changes nothing."""
     text = decode(await request.body())
-    inbox = Hl7Inbox(scheduling, request.app.state.settings.timezone)
+    inbox = Hl7Inbox(scheduling, request.app.state.services.settings.timezone)
     ack = await run_in_threadpool(inbox.receive, text, "http", principal.acts_for)
     return PlainTextResponse(ack, media_type="text/plain; charset=utf-8")
 

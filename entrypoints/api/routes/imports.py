@@ -57,7 +57,8 @@ def _text(source: str | dict[str, Any]) -> str:
 
 def imports_of(request: Request, scheduling: Any) -> Imports:
     """The app's ``Imports`` (built in the lifespan; its worker thread runs the imports)."""
-    return request.app.state.imports  # type: ignore[no-any-return]
+    imports: Imports = request.app.state.services.imports
+    return imports
 
 
 def _job(scheduling: Any, clinic_id: UUID, import_id: UUID) -> ImportJob:

@@ -8,7 +8,7 @@ import hashlib
 import hmac
 import html
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Literal, TypeVar
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, Header, Path, Request
@@ -21,20 +21,17 @@ from aggregates.errors import DomainError
 from entrypoints.api.deps import Admin, Reader, require_clinic
 from entrypoints.api.errors import ApiError, domain_status, responses
 from entrypoints.api.schemas import Strict
-from hub.bootstrap import notification_center
 from hub.notifications.center import NotificationCenter
 from hub.notifications.replies import Reply
+
+S = TypeVar("S", bound=BaseModel)
 
 router = APIRouter(tags=["notifications"])
 
 
 def get_center(request: Request) -> NotificationCenter:
-    """Built on first use from the app's scheduling application and ``HUB_*`` settings."""
-    state = request.app.state
-    if getattr(state, "notifications", None) is None:
-        zone = getattr(getattr(state, "settings", None), "timezone", "America/Montreal")
-        state.notifications = notification_center(state.scheduling, zone=zone)
-    return state.notifications  # type: ignore[no-any-return]
+    center: NotificationCenter = request.app.state.services.notifications
+    return center
 
 
 CenterDep = Annotated[NotificationCenter, Depends(get_center)]
@@ -77,12 +74,13 @@ def appointment_notifications(appointment_id: UUID, principal: Reader, center: C
     require_clinic(principal, appointment.clinic_id, hide=True)
     notifications, communication = center.for_appointment(appointment_id)
     return NotificationsOut(
-        items=[NotificationOut(id=n.id, kind=n.kind, channel=n.channel, address=n.address,
-                               language=n.language, due_at=n.due_at, status=n.status,
-                               sent_at=n.sent_at, attempts=n.attempts, error=n.last_error)
-               for n in notifications],
-        communication=CommunicationOut(status=communication.status, channel=communication.channel,
-                                       address=communication.address, at=communication.at)
+        items=[NotificationOut.model_validate({
+            "id": n.id, "kind": n.kind, "channel": n.channel, "address": n.address,
+            "language": n.language, "due_at": n.due_at, "status": n.status, "sent_at": n.sent_at,
+            "attempts": n.attempts, "error": n.last_error}) for n in notifications],
+        communication=CommunicationOut.model_validate({
+            "status": communication.status, "channel": communication.channel,
+            "address": communication.address, "at": communication.at})
         if communication is not None and communication.status else None,
     )
 
@@ -169,7 +167,7 @@ async def _signed_body(request: Request, center: NotificationCenter, signature: 
     return body
 
 
-def _parse(model: type[Strict], body: bytes) -> Strict:
+def _parse(model: type[S], body: bytes) -> S:
     try:
         return model.model_validate_json(body)
     except ValidationError as exc:
@@ -178,7 +176,8 @@ def _parse(model: type[Strict], body: bytes) -> Strict:
 
 
 def _reply(reply: Reply) -> ReplyOut:
-    return ReplyOut(result=reply.outcome, appointment_id=reply.appointment_id, message=reply.message)
+    return ReplyOut.model_validate({"result": reply.outcome, "appointment_id": reply.appointment_id,
+                                    "message": reply.message})
 
 
 Signature = Annotated[str | None, Header(alias="X-Hub-Signature")]

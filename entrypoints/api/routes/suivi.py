@@ -66,7 +66,7 @@ class SuiviPage(Page[SuiviItem]):
 
 
 def _zone(request: Request) -> ZoneInfo:
-    return ZoneInfo(request.app.state.settings.timezone)
+    return ZoneInfo(request.app.state.services.settings.timezone)
 
 
 @router.get("/v1/clinics/{clinic_id}/suivi", response_model=SuiviPage,
@@ -90,7 +90,7 @@ def clinic_suivi(
     chosen = SuiviFilter(str(clinic_id), day, view, _s(professional_id), _s(service_id), product,
                          status, source)
     items = suivi(model, chosen, zone, limit=page.limit, offset=page.after)
-    return SuiviPage(items=items, next_after=_next(page, items), date=day, view=view)  # type: ignore[arg-type]
+    return SuiviPage(items=items, next_after=_next(page, items), date=day, view=view)  # type: ignore[arg-type]  # read-model rows, validated by the response model
 
 
 @router.get("/v1/patients/{patient_id}/appointments", response_model=Page[SuiviItem],
@@ -105,7 +105,7 @@ def patient_appointments(
     items = patient_history(model, str(patient_id), clinics, _zone(request), page.limit, page.after)
     if not items and page.after == 0:
         raise ApiError(404, "not_found", "no appointments of this patient are visible to this token")
-    return Page(items=items, next_after=_next(page, items))  # type: ignore[arg-type]
+    return Page(items=items, next_after=_next(page, items))  # type: ignore[arg-type]  # read-model rows, validated by the response model
 
 
 def _s(value: UUID | None) -> str | None:

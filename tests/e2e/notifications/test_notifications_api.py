@@ -23,14 +23,14 @@ TOKEN = "gw-token"
 
 
 def install(client: TestClient, smtp: SmtpSink, gateway: Gateway, offset: timedelta = timedelta(seconds=1)):
-    app = client.app.state.scheduling
+    app = client.app.state.services.scheduling
     channels = {"email": SmtpChannel(smtp.host, smtp.port, "hub@test.invalid", timeout=5),
                 "sms": GatewayChannel(gateway.url, timeout=5), "phone": GatewayChannel(gateway.url, timeout=5)}
     settings = Settings(link_secret="link-key", gateway_token=TOKEN,
                                     public_url="http://testserver")
     center = notification_center(app, settings, channels=channels,
                                  clock=lambda: datetime.now(UTC) + offset)
-    client.app.state.notifications = center
+    client.app.state.services.notifications = center
     return center
 
 
@@ -49,7 +49,7 @@ def signed(body: dict) -> tuple[bytes, dict[str, str]]:
 def test_list_is_complete_when_the_booking_is_answered_and_cancel_link_works(
         client: TestClient, auth, smtp_sink: SmtpSink, gateway: Gateway) -> None:
     center = install(client, smtp_sink, gateway)
-    app = client.app.state.scheduling
+    app = client.app.state.services.scheduling
     setup = Setup(app)
     booked = app.book(setup.slot, setup.consult, patient(1, email="pat@example.ca"), "emr")
     staff = auth("clinic_staff", setup.clinic)
@@ -88,7 +88,7 @@ def test_list_is_complete_when_the_booking_is_answered_and_cancel_link_works(
 def test_cancel_refused_past_the_services_delay_and_reminder_confirm_link(
         client: TestClient, auth, smtp_sink: SmtpSink, gateway: Gateway) -> None:
     center = install(client, smtp_sink, gateway)
-    app = client.app.state.scheduling
+    app = client.app.state.services.scheduling
     setup = Setup(app)
     soon = setup.open_slot(hours=10)  # consultation: cancellable until 24 h before
     booked = app.book(soon, setup.consult, patient(2, email="late@example.ca", language="en"), "emr")
@@ -118,7 +118,7 @@ def test_cancel_refused_past_the_services_delay_and_reminder_confirm_link(
 def test_sms_and_phone_replies_confirm(client: TestClient, auth, smtp_sink: SmtpSink,
                                        gateway: Gateway) -> None:
     center = install(client, smtp_sink, gateway)
-    app = client.app.state.scheduling
+    app = client.app.state.services.scheduling
     setup = Setup(app)
     texted = app.book(setup.slot, setup.consult, patient(3, email=None, cell="514-555-0003"), "emr")
     center.run_once()
@@ -155,7 +155,7 @@ def test_portal_setting_by_api(client: TestClient, admin, auth, smtp_sink: SmtpS
     install(client, smtp_sink, gateway)
     answer = client.put("/v1/portals/portal/communication", json={"notifies_itself": True}, headers=admin)
     assert answer.status_code == 200 and answer.json()["position"] > 0
-    app = client.app.state.scheduling
+    app = client.app.state.services.scheduling
     setup = Setup(app)
     booked = app.book(setup.slot, setup.consult, patient(5), "portal")
     staff = auth("clinic_staff", setup.clinic)
@@ -167,7 +167,7 @@ def test_portal_setting_by_api(client: TestClient, admin, auth, smtp_sink: SmtpS
 
 
 def test_refusals_are_clear_4xx(client: TestClient, admin) -> None:
-    client.app.state.notifications = notification_center(client.app.state.scheduling, Settings())
+    client.app.state.services.notifications = notification_center(client.app.state.services.scheduling, Settings())
     raw, headers = signed({"from": "+15145550001", "text": "OK"})
     disabled = client.post("/v1/webhooks/sms", content=raw, headers=headers)
     assert disabled.status_code == 403 and disabled.json()["error"]["code"] == "webhooks_disabled"
