@@ -27,7 +27,7 @@ from eventsourcing.domain import Aggregate, event
 from adapters.eventstore import persistence_env
 from hub.bootstrap import bootstrap
 from hub.settings import Settings
-from tests.conftest import Setup, patient
+from tests.support.scheduling import Setup, patient
 
 
 class Tally(Aggregate):

@@ -20,7 +20,7 @@ from eventsourcing.utils import get_topic
 from aggregates.slot import Slot
 from connectors.fhir.search import Query
 from connectors.fhir.server import FhirServer, Scope
-from tests.conftest import Setup, future, make_app
+from tests.support.scheduling import Setup, future, make_app
 
 
 def timed(action, runs: int = 5) -> float:

@@ -30,8 +30,8 @@ from connectors.hl7v2.mllp import MllpClient, MllpServer
 from hub.bootstrap import bootstrap
 from hub.emr.feeds import EmrFeeds
 from hub.settings import Settings
-from tests.conftest import ADDRESS, future, patient
-from tests.hl7.emr_sim import SimulatedEmr, read_ack
+from tests.support.emr_sim import SimulatedEmr, read_ack
+from tests.support.scheduling import ADDRESS, future, patient
 
 
 def timed(calls: list[Callable[[], object]]) -> tuple[float, list[float]]:

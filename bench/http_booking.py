@@ -31,7 +31,7 @@ import psycopg
 
 from adapters.accessstore import access_store_for
 from hub.access.tokens import issue
-from tests.conftest import ADDRESS, _free_port, make_app, patient
+from tests.support.scheduling import ADDRESS, free_port, make_app, patient
 
 DEFAULT_PG = os.environ.get("HUB_TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
 PGBENCH_DB = "hub_pgbench"
@@ -162,7 +162,7 @@ def main() -> int:
         scheduling = make_app(url)  # creates the tables and issues the token in the same database
         _, secret = issue(access_store_for(scheduling.recorder), "admin")
         scheduling.close()
-        port = _free_port()
+        port = free_port()
         server = start_server(url, port, args.workers)
         base = f"http://127.0.0.1:{port}"
         headers = {"Authorization": f"Bearer {secret}"}

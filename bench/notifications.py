@@ -27,8 +27,8 @@ from adapters.smtp import SmtpChannel
 from hub.bootstrap import notification_center
 from hub.logging import configure_logging
 from hub.settings import Settings
-from tests.conftest import Setup, make_app, patient
-from tests.notifications_fixtures import SmtpSink, free_port
+from tests.support.notifications import SmtpSink, free_port
+from tests.support.scheduling import Setup, make_app, patient
 
 
 def measure(url: str, n: int, sink: SmtpSink) -> dict[str, float]:

@@ -40,8 +40,8 @@ from hub.logging import configure_logging
 from hub.relay.messages import to_message
 from hub.settings import Settings
 from projections.eventlog import describe
-from tests.conftest import make_app
-from tests.kafka_fixtures import Broker, free_port
+from tests.support.kafka import Broker, free_port
+from tests.support.scheduling import make_app
 
 PARTITIONS = 3
 

@@ -20,7 +20,7 @@ import psycopg
 
 from entrypoints.demo.synthetic import write_history
 from hub.bootstrap import build_projector
-from tests.conftest import make_app
+from tests.support.scheduling import make_app
 
 DEFAULT_PG = os.environ.get("HUB_TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
 

@@ -53,7 +53,7 @@ class Idempotency:
                                  f"Idempotency-Key must have 1 to {MAX_KEY} characters")(
                 scope, receive, send)
             return
-        access = scope["app"].state.access
+        access = scope["app"].state.services.access
         principal = await to_thread.run_sync(authenticate, access, secret.strip())
         if principal is None:  # the app answers 401
             await self.app(scope, receive, send)

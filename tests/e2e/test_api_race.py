@@ -10,7 +10,7 @@ import httpx
 
 from aggregates.slot import Slot
 from hub.access.tokens import issue
-from tests.e2e.conftest import HttpClinic, booking_body
+from tests.support.http import HttpClinic, booking_body
 
 
 def test_two_hundred_http_bookings_fill_ten_places_exactly(live_server) -> None:

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from projections.eventlog import describe
-from tests.conftest import patient
-from tests.e2e.conftest import HttpClinic, booking_body
+from tests.support.http import HttpClinic, booking_body
+from tests.support.scheduling import patient
 
 
 def test_staff_services_slots_and_an_appointment_life(client, admin, auth) -> None:

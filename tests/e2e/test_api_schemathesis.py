@@ -27,8 +27,8 @@ from schemathesis.python.asgi import ASGIClient
 
 from entrypoints.api.app import create_app
 from hub.access.tokens import issue
-from tests.conftest import make_app
-from tests.e2e.conftest import HttpClinic
+from tests.support.http import HttpClinic
+from tests.support.scheduling import make_app
 
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
           response_schema_conformance]

@@ -9,8 +9,8 @@ from datetime import date
 
 import pytest
 
-from tests.conftest import patient
-from tests.e2e.conftest import HttpClinic, booking_body, slot_body
+from tests.support.http import HttpClinic, booking_body, slot_body
+from tests.support.scheduling import patient
 
 #: Routes open without a token (CONTRACT): nothing clinic-specific behind them.
 PUBLIC_ROUTES = {

@@ -14,8 +14,8 @@ from fastapi.testclient import TestClient
 from entrypoints.api.app import create_app
 from hub.access.tokens import authenticate, revoke
 from projections.eventlog import describe
-from tests.conftest import _free_port, make_app
-from tests.e2e.conftest import clinic_body
+from tests.support.http import clinic_body
+from tests.support.scheduling import free_port, make_app
 
 
 def test_health_is_open(client: TestClient) -> None:
@@ -121,7 +121,7 @@ def test_cli_token_is_accepted_at_once_and_revoked(pg_schema_url: str) -> None:
 
 
 def test_hub_serve_answers_health(sqlite_url: str) -> None:
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "HUB_DATABASE_URL": sqlite_url}
     server = subprocess.Popen([sys.executable, "-m", "entrypoints", "serve", "--port", str(port)],
                               env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)

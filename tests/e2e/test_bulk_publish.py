@@ -13,8 +13,8 @@ from aggregates.slot import Slot
 from connectors.fhir import codes
 from entrypoints.api.app import create_app
 from hub.settings import Settings
-from tests.conftest import Setup
-from tests.fhir_fixtures import assert_valid
+from tests.support.fhir import assert_valid
+from tests.support.scheduling import Setup
 
 LINK = "https://portail.example.ca/reserver?plage={slot_id}"
 

@@ -14,7 +14,7 @@ from aggregates.slot import Slot
 from connectors.fhir.smart_scheduling.ingest import FeedIngest, FeedUnreachable, MalformedFeed
 from hub.scheduling.reads import StoreReads
 from hub.scheduling.service import Scheduling
-from tests.conftest import ADDRESS, Setup, make_app, patient
+from tests.support.scheduling import ADDRESS, Setup, make_app, patient
 
 MANIFEST = "http://testserver/fhir/r4/$bulk-publish"
 

@@ -12,10 +12,10 @@ from fastapi.testclient import TestClient
 
 from aggregates.slot import Slot
 from connectors.fhir import codes
-from tests.conftest import ADDRESS, Setup, future, patient
 from tests.e2e.test_hl7_http import clinic_with_sender, post_hl7
-from tests.fhir_fixtures import assert_valid
-from tests.hl7.emr_sim import SimulatedEmr, read_ack
+from tests.support.emr_sim import SimulatedEmr, read_ack
+from tests.support.fhir import assert_valid
+from tests.support.scheduling import ADDRESS, Setup, future, patient
 
 FHIR = "/fhir/r4"
 

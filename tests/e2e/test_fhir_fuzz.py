@@ -6,8 +6,8 @@ from __future__ import annotations
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.conftest import Setup
-from tests.fhir_fixtures import assert_valid
+from tests.support.fhir import assert_valid
+from tests.support.scheduling import Setup
 
 TYPES = st.sampled_from(["Slot", "Appointment", "Schedule", "Practitioner", "HealthcareService",
                          "Location", "Patient", "$bulk-publish"])

@@ -6,9 +6,9 @@ from collections.abc import Callable
 
 from fastapi.testclient import TestClient
 
-from tests.conftest import future
-from tests.e2e.conftest import Headers, clinic_body
-from tests.hl7.emr_sim import SimulatedEmr, read_ack
+from tests.support.emr_sim import SimulatedEmr, read_ack
+from tests.support.http import Headers, clinic_body
+from tests.support.scheduling import future
 
 
 def clinic_with_sender(client: TestClient, admin: Headers) -> str:
@@ -92,7 +92,7 @@ def test_subscription_is_admin_only_and_validated(client: TestClient, admin: Hea
 def test_emr_ids_are_searchable_as_fhir_appointment_identifiers(
     client: TestClient, admin: Headers, auth: Callable[..., Headers]
 ) -> None:
-    from tests.fhir_fixtures import assert_valid
+    from tests.support.fhir import assert_valid
 
     clinic = clinic_with_sender(client, admin)
     emr_token = auth("emr", clinic)

@@ -11,8 +11,8 @@ from connectors.directory import SOURCES
 from entrypoints.api.app import create_app
 from hub.access.tokens import issue
 from hub.imports.service import Imports
-from tests.conftest import ADDRESS
-from tests.fhir_fixtures import bundle, healthcare_service, practitioner
+from tests.support.fhir import bundle, healthcare_service, practitioner
+from tests.support.scheduling import ADDRESS
 
 
 def wait(client: TestClient, url: str, headers: dict[str, str]) -> dict:

@@ -10,7 +10,7 @@ from entrypoints.api.app import create_app
 from hub.access.tokens import issue
 from hub.actor import Actor, acting_as
 from hub.settings import Settings
-from tests.conftest import Setup, future, patient
+from tests.support.scheduling import Setup, future, patient
 
 ZONE = ZoneInfo("America/Montreal")
 

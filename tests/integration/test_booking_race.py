@@ -6,7 +6,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from aggregates.slot import Slot, SlotFull
 from hub.scheduling.service import Scheduling
-from tests.conftest import Setup, patient
+from tests.support.scheduling import Setup, patient
 
 
 def test_sixteen_threads_book_one_hundred_patients_into_ten_places(app: Scheduling, setup: Setup) -> None:

@@ -8,8 +8,8 @@ import pytest
 
 from entrypoints.cli.main import main
 from hub.scheduling.reads import StoreReads
-from tests.conftest import ADDRESS, make_app
-from tests.fhir_fixtures import bundle, healthcare_service
+from tests.support.fhir import bundle, healthcare_service
+from tests.support.scheduling import ADDRESS, make_app
 
 
 def test_cli_imports_reports_conflicts_and_retries(sqlite_url: str, tmp_path, monkeypatch: pytest.MonkeyPatch,

@@ -13,8 +13,8 @@ from hub.imports.rows import MalformedSource
 from hub.imports.service import Imports, imported_id
 from hub.scheduling.reads import StoreReads
 from hub.scheduling.service import Scheduling
-from tests.conftest import ADDRESS, make_app
-from tests.fhir_fixtures import bundle, healthcare_service, practitioner
+from tests.support.fhir import bundle, healthcare_service, practitioner
+from tests.support.scheduling import ADDRESS, make_app
 
 
 def clinic(app: Scheduling) -> object:

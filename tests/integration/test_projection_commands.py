@@ -15,7 +15,7 @@ import pytest
 from entrypoints.cli.main import main
 from entrypoints.demo.synthetic import write_history
 from hub.bootstrap import build_projector
-from tests.conftest import make_app
+from tests.support.scheduling import make_app
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -17,7 +17,7 @@ from hub.bootstrap import build_projector
 from hub.readmodels.runner import Projector
 from hub.scheduling.service import Scheduling
 from projections.queries import SuiviFilter, availability, suivi
-from tests.conftest import Setup, future, make_app, patient
+from tests.support.scheduling import Setup, future, make_app, patient
 
 ZONE = ZoneInfo("America/Montreal")
 

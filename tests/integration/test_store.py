@@ -10,7 +10,7 @@ from aggregates.appointment import Appointment
 from aggregates.slot import Slot, SlotFull
 from hub.scheduling.service import Scheduling
 from projections.eventlog import describe
-from tests.conftest import Setup, make_app, patient
+from tests.support.scheduling import Setup, make_app, patient
 
 
 def test_state_survives_a_restart(store_url: str) -> None:

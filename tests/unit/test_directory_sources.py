@@ -8,7 +8,7 @@ import pytest
 
 from connectors.directory import parse_source
 from hub.imports.rows import MalformedSource, RowConflict, ServiceRow, StaffRow
-from tests.fhir_fixtures import bundle, healthcare_service, practitioner
+from tests.support.fhir import bundle, healthcare_service, practitioner
 
 
 def test_staff_bundle_gives_rows_and_conflicts() -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from connectors.fhir import codes
-from tests.fhir_fixtures import assert_valid
+from tests.support.fhir import assert_valid
 
 SLOT = {"resourceType": "Slot", "id": "s1", "schedule": {"reference": "Schedule/x"}, "status": "free",
         "start": "2026-11-23T10:00:00-05:00", "end": "2026-11-23T10:30:00-05:00",

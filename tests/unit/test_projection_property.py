@@ -20,7 +20,7 @@ from hub.bootstrap import build_projector
 from hub.readmodels.runner import Projector
 from hub.scheduling.service import Scheduling
 from projections.queries import availability
-from tests.conftest import ADDRESS, future, make_app, patient
+from tests.support.scheduling import ADDRESS, future, make_app, patient
 
 ZONE = ZoneInfo("America/Montreal")
 index = st.integers(min_value=0, max_value=50)

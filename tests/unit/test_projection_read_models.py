@@ -10,7 +10,7 @@ from aggregates.notification import AppointmentCommunication
 from hub.actor import Actor, acting_as
 from hub.bootstrap import build_projector
 from projections.queries import SuiviFilter, audit_of, availability, events_after, suivi
-from tests.conftest import Setup, future, make_app, patient
+from tests.support.scheduling import Setup, future, make_app, patient
 
 ZONE = ZoneInfo("America/Montreal")
 

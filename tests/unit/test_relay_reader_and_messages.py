@@ -11,7 +11,7 @@ from hub.follow import LogReader
 from hub.relay.messages import to_message
 from hub.scheduling.service import Scheduling
 from projections.eventlog import describe, event_id
-from tests.conftest import ADDRESS
+from tests.support.scheduling import ADDRESS
 
 
 def test_message_is_cloudevents_binary_mode_keyed_by_aggregate(memory_app: Scheduling) -> None:

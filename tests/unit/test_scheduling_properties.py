@@ -25,7 +25,7 @@ from aggregates.appointment import Appointment
 from aggregates.errors import DomainError
 from aggregates.slot import Slot, SlotFull, SlotLocked
 from hub.scheduling.service import Scheduling
-from tests.conftest import Setup, make_app, patient
+from tests.support.scheduling import Setup, make_app, patient
 
 SOURCES = st.sampled_from(["emr", "portal", "admin", "citizen"])
 

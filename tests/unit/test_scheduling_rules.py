@@ -19,7 +19,7 @@ from aggregates.values import mask_nam, normalise_nam
 from hub.actor import Actor, acting_as
 from hub.scheduling.service import Scheduling
 from projections.eventlog import describe
-from tests.conftest import ADDRESS, Setup, future, patient
+from tests.support.scheduling import ADDRESS, Setup, future, patient
 
 
 @pytest.fixture

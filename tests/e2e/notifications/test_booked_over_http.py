@@ -7,8 +7,8 @@ import copy
 
 from fastapi.testclient import TestClient
 
-from tests.conftest import Setup
 from tests.e2e.test_fhir import FHIR, booking
+from tests.support.scheduling import Setup
 
 
 def test_fhir_booking_move_and_cancel_are_notified(client: TestClient, pg_app, auth) -> None:

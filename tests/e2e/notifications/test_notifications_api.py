@@ -16,8 +16,8 @@ from adapters.smtp import SmtpChannel
 from aggregates.appointment import Appointment
 from hub.bootstrap import notification_center
 from hub.settings import Settings
-from tests.conftest import Setup, patient
-from tests.notifications_fixtures import Gateway, SmtpSink
+from tests.support.notifications import Gateway, SmtpSink
+from tests.support.scheduling import Setup, patient
 
 TOKEN = "gw-token"
 

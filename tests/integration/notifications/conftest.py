@@ -1,1 +1,1 @@
-from tests.notifications_fixtures import gateway, smtp_sink  # noqa: F401
+from tests.support.notifications import gateway, smtp_sink  # noqa: F401

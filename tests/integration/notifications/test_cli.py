@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from entrypoints.cli.main import main
-from tests.conftest import Setup, make_app, patient
-from tests.notifications_fixtures import SmtpSink
+from tests.support.notifications import SmtpSink
+from tests.support.scheduling import Setup, make_app, patient
 
 ROOT = Path(__file__).resolve().parents[3]
 

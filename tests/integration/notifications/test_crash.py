@@ -13,8 +13,8 @@ from aggregates.notification import Notification
 from hub.bootstrap import notification_center
 from hub.scheduling.service import Scheduling
 from hub.settings import Settings
-from tests.conftest import Setup, patient
-from tests.notifications_fixtures import Gateway, SmtpSink
+from tests.support.notifications import Gateway, SmtpSink
+from tests.support.scheduling import Setup, patient
 
 ROOT = Path(__file__).resolve().parents[3]
 

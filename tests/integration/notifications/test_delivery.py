@@ -18,8 +18,8 @@ from hub.notifications.center import NotificationCenter
 from hub.notifications.process import NotificationProcess
 from hub.scheduling.service import Scheduling
 from hub.settings import Settings
-from tests.conftest import Setup, patient
-from tests.notifications_fixtures import Gateway, SmtpSink
+from tests.support.notifications import Gateway, SmtpSink
+from tests.support.scheduling import Setup, patient
 
 MTL = ZoneInfo("America/Montreal")
 

@@ -11,9 +11,9 @@ import pytest
 from adapters.outbox import Outbox
 from hub.bootstrap import notification_center
 from hub.scheduling.service import Scheduling
-from tests.conftest import Setup, make_app, patient
-from tests.integration.relay.support import relay_env, run_hub, unique_prefix
-from tests.kafka_fixtures import kafka_bootstrap, kafka_broker, read_topics  # noqa: F401
+from tests.support.kafka import kafka_bootstrap, kafka_broker, read_topics  # noqa: F401
+from tests.support.relay import relay_env, run_hub, unique_prefix
+from tests.support.scheduling import Setup, make_app, patient
 
 pytestmark = pytest.mark.kafka
 

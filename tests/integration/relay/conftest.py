@@ -1,4 +1,4 @@
-"""Relay tests run against a real tansu broker (tests/kafka_fixtures.py)."""
+"""Relay tests run against a real tansu broker (tests/support/kafka.py)."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ from collections.abc import Iterator
 import pytest
 
 from hub.scheduling.service import Scheduling
-from tests.conftest import make_app
-from tests.kafka_fixtures import kafka_bootstrap, kafka_broker, own_kafka_broker  # noqa: F401
+from tests.support.kafka import kafka_bootstrap, kafka_broker, own_kafka_broker  # noqa: F401
+from tests.support.scheduling import make_app
 
 
 @pytest.fixture

@@ -9,9 +9,9 @@ import pytest
 from adapters.leases import InProcessLease
 from hub.relay.relay import Relay
 from hub.scheduling.service import Scheduling
-from tests.conftest import Setup, patient
-from tests.integration.relay.support import ROOT, unique_prefix
 from tests.integration.relay.test_relay import make_relay
+from tests.support.relay import ROOT, unique_prefix
+from tests.support.scheduling import Setup, patient
 
 pytestmark = pytest.mark.kafka
 

@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from hub.scheduling.service import Scheduling
-from tests.integration.relay.support import (
+from tests.support.kafka import Broker, read_topics
+from tests.support.relay import (
     check_delivery,
     log_events,
     relay_env,
@@ -23,7 +24,6 @@ from tests.integration.relay.support import (
     wait_for,
     write_bookings,
 )
-from tests.kafka_fixtures import Broker, read_topics
 
 pytestmark = pytest.mark.kafka
 

@@ -12,7 +12,7 @@ import pytest
 
 from hub.scheduling.service import Scheduling
 from projections.eventlog import event_id
-from tests.integration.relay.support import (
+from tests.support.relay import (
     relay_env,
     run_hub,
     status,

@@ -15,10 +15,10 @@ from psycopg.sql import SQL, Identifier
 from aggregates.clinic import Clinic
 from hub.relay.relay import Relay
 from hub.scheduling.service import Scheduling
-from tests.conftest import ADDRESS, make_app
-from tests.integration.relay.support import check_delivery, stored_ids, topics, unique_prefix
 from tests.integration.relay.test_relay import make_relay
-from tests.kafka_fixtures import read_topics
+from tests.support.kafka import read_topics
+from tests.support.relay import check_delivery, stored_ids, topics, unique_prefix
+from tests.support.scheduling import ADDRESS, make_app
 
 pytestmark = [pytest.mark.kafka, pytest.mark.postgres]
 

@@ -11,7 +11,8 @@ from hub.bootstrap import build_relay
 from hub.relay.relay import Relay
 from hub.scheduling.service import Scheduling
 from hub.settings import Settings
-from tests.integration.relay.support import (
+from tests.support.kafka import read_topics
+from tests.support.relay import (
     check_delivery,
     headers_of,
     stored_ids,
@@ -19,7 +20,6 @@ from tests.integration.relay.support import (
     unique_prefix,
     write_bookings,
 )
-from tests.kafka_fixtures import read_topics
 
 pytestmark = pytest.mark.kafka
 

@@ -9,8 +9,8 @@ from zoneinfo import ZoneInfo
 from aggregates.appointment import Appointment
 from entrypoints.demo.siu_day import emr_day
 from hub.scheduling.service import Scheduling
-from tests.conftest import ADDRESS
-from tests.hl7.emr_sim import read_ack
+from tests.support.emr_sim import read_ack
+from tests.support.scheduling import ADDRESS
 
 
 def test_sample_emr_day_is_accepted_and_rerunnable(app: Scheduling) -> None:

@@ -11,9 +11,9 @@ from aggregates.professional import Professional
 from aggregates.service import Service
 from aggregates.slot import Slot
 from projections.eventlog import describe
-from tests.conftest import future
-from tests.hl7.conftest import EmrClinic
-from tests.hl7.emr_sim import ServerThread, read_ack
+from tests.support.emr_sim import ServerThread, read_ack
+from tests.support.hl7 import EmrClinic
+from tests.support.scheduling import future
 
 SYSTEM = "urn:hl7v2:ei:OMNIMED"
 

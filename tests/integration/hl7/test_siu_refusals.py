@@ -7,9 +7,9 @@ import re
 import pytest
 
 from aggregates.emr import receipt_id
-from tests.conftest import future
-from tests.hl7.conftest import EmrClinic
-from tests.hl7.emr_sim import read_ack
+from tests.support.emr_sim import read_ack
+from tests.support.hl7 import EmrClinic
+from tests.support.scheduling import future
 
 
 def refused(hl7: EmrClinic, message: str) -> tuple[str, str, str]:
@@ -84,7 +84,7 @@ def test_an_appointment_id_cannot_move_to_another_patient(hl7: EmrClinic) -> Non
 
 def test_sender_of_another_clinic_cannot_touch_this_clinics_appointments(hl7: EmrClinic) -> None:
     from hub.emr.feeds import EmrFeeds
-    from tests.conftest import ADDRESS
+    from tests.support.scheduling import ADDRESS
 
     start = future(48)
     assert read_ack(hl7.inbox.receive(hl7.emr.siu("S12", "FL1", start))).code == "AA"

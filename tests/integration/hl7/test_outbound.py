@@ -17,9 +17,9 @@ from connectors.hl7v2.outbound import DeliveryFailed, SiuFeed
 from connectors.hl7v2.siu import to_emr_message
 from hub.emr.feeds import EmrFeeds
 from hub.emr.vendors import Hl7v2Mapping
-from tests.conftest import ADDRESS, Setup, future, patient
-from tests.hl7.conftest import EmrClinic
-from tests.hl7.emr_sim import EmrReceiver, ServerThread, read_ack
+from tests.support.emr_sim import EmrReceiver, ServerThread, read_ack
+from tests.support.hl7 import EmrClinic
+from tests.support.scheduling import ADDRESS, Setup, future, patient
 
 
 @pytest.fixture
@@ -112,10 +112,10 @@ def test_unacknowledged_messages_are_retried_then_the_feed_stops_in_place(hl7: E
 
 
 def test_unreachable_emr_fails_after_retries(hl7: EmrClinic) -> None:
-    from tests.conftest import _free_port
+    from tests.support.scheduling import free_port
 
     setup, slot = staff_slot(hl7)
-    out = feed(hl7, _free_port(), retries=2)
+    out = feed(hl7, free_port(), retries=2)
     hl7.app.book(slot, setup.consult, patient(1), "admin")
     with pytest.raises(DeliveryFailed, match="no AA"):
         out.run_once()

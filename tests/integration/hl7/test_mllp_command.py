@@ -11,10 +11,10 @@ from uuid import UUID
 from aggregates.appointment import Appointment
 from connectors.hl7v2.mllp import MllpClient
 from hub.emr.feeds import EmrFeeds
-from tests.conftest import future, make_app, patient
-from tests.hl7.conftest import emr_clinic
-from tests.hl7.emr_sim import EmrReceiver, ServerThread, read_ack
-from tests.hl7.test_outbound import staff_slot
+from tests.integration.hl7.test_outbound import staff_slot
+from tests.support.emr_sim import EmrReceiver, ServerThread, read_ack
+from tests.support.hl7 import emr_clinic
+from tests.support.scheduling import future, make_app, patient
 
 ROOT = Path(__file__).resolve().parents[2]
 

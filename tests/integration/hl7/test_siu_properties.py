@@ -12,9 +12,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from connectors.hl7v2.er7 import header
-from tests.conftest import future, make_app
-from tests.hl7.conftest import EmrClinic, emr_clinic
-from tests.hl7.emr_sim import ServerThread, SimulatedEmr, read_ack
+from tests.support.emr_sim import ServerThread, SimulatedEmr, read_ack
+from tests.support.hl7 import EmrClinic, emr_clinic
+from tests.support.scheduling import future, make_app
 
 VALID = SimulatedEmr().siu("S12", "FL1", future(48), control_id="FUZZ0001")
 SEGMENTS = VALID.split("\r")

@@ -15,7 +15,7 @@ from uuid import UUID
 
 from hub.scheduling.service import Scheduling
 from projections.eventlog import describe, event_id
-from tests.conftest import Setup, patient
+from tests.support.scheduling import Setup, patient
 
 ROOT = Path(__file__).resolve().parents[3]
 AGGREGATE_TYPES = ("clinic", "professional", "service", "slot", "appointment", "patient")
