@@ -17,7 +17,7 @@ from hub.scheduling.service import Scheduling
 from projections.eventlog import describe, event_id
 from tests.support.scheduling import Setup, patient
 
-ROOT = Path(__file__).resolve().parents[3]
+ROOT = Path(__file__).resolve().parents[2]
 AGGREGATE_TYPES = ("clinic", "professional", "service", "slot", "appointment", "patient")
 
 

@@ -37,8 +37,8 @@ class FakeLog:
     def __init__(self, ids: list[int]) -> None:
         self.ids = ids
 
-    def select_notifications(self, start: int, limit: int) -> list[Notification]:
-        ids = [i for i in sorted(self.ids) if i >= start][:limit]
+    def select_notifications(self, start: int, limit: int, stop: int | None = None) -> list[Notification]:
+        ids = [i for i in sorted(self.ids) if i >= start and (stop is None or i <= stop)][:limit]
         return [Notification(id=i, originator_id=uuid4(), originator_version=1, topic="t", state=b"")
                 for i in ids]
 

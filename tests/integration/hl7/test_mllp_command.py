@@ -16,7 +16,7 @@ from tests.support.emr_sim import EmrReceiver, ServerThread, read_ack
 from tests.support.hl7 import emr_clinic
 from tests.support.scheduling import future, make_app, patient
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 
 def test_hub_mllp_listener_applies_siu_and_answers_acks(sqlite_url: str) -> None:
