@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, ClassVar
+from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
 
@@ -27,11 +28,15 @@ class Clinic(Aggregate):
         address: dict[str, Any],
         phone: str,
         application_type: str,
+        id: UUID | None = None,
     ) -> Clinic:
+        """``id`` is given by the setup wizard, so one setup creates one clinic, ever."""
         name = name.strip()
         if not name or len(name) > 200:
             raise InvalidValue("clinic name must have 1 to 200 characters", field="name")
-        return cls(
+        return cls._create(
+            cls.Registered,
+            id=id,
             name=name,
             address=dict(address),
             phone=phone,
@@ -47,6 +52,45 @@ class Clinic(Aggregate):
         self.phone = phone
         self.application_type = application_type
         self.active = True
+        #: Set by the setup wizard (W1); ``None`` for clinics created otherwise.
+        self.setup_id: UUID | None = None
+        self.phone_extension: str | None = None
+        self.emr: str | None = None
+        self.portals: list[str] | None = None
+        self.logo: dict[str, Any] | None = None
+
+    def configure(
+        self,
+        setup_id: UUID,
+        phone_extension: str | None,
+        emr: str,
+        portals: list[str],
+        logo: dict[str, Any] | None,
+    ) -> None:
+        """What the setup wizard gathered beyond the registration: phone extension, EMR, the
+        booking portals that publish the clinic's availability, the logo's digest and type."""
+        self._configured(setup_id=setup_id, phone_extension=phone_extension, emr=emr,
+                         portals=list(portals), logo=dict(logo) if logo else None)
+
+    @event("Configured")
+    def _configured(
+        self,
+        setup_id: UUID,
+        phone_extension: str | None,
+        emr: str,
+        portals: list[str],
+        logo: dict[str, Any] | None,
+    ) -> None:
+        self.setup_id = setup_id
+        self.phone_extension = phone_extension
+        self.emr = emr
+        self.portals = list(portals)
+        self.logo = logo
+
+    def publishes_to(self, portal: str) -> bool:
+        """Whether the booking portal ``portal`` shows this clinic's availability: one it chose
+        in the setup wizard (a clinic created otherwise publishes to every portal)."""
+        return self.portals is None or portal in self.portals
 
     def deactivate(self) -> None:
         if self.active:

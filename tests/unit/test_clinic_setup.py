@@ -252,3 +252,22 @@ def test_after_completion_nothing_changes() -> None:
         (setup.acknowledge_patients, (True,)), (setup.complete, ()),
     ]:
         assert refused(setup, SetupCompleted, command, *args).code == "setup_completed"
+
+
+def test_the_clinic_keeps_what_the_setup_gathered() -> None:
+    from aggregates.clinic import Clinic
+
+    setup = through_emr("omnimed")
+    setup.attach_logo(PNG)
+    clinic = Clinic.register("Clinique du Parc", ADDRESS, "+14185555555", "clinic",
+                             id=setup.clinic_id)
+    assert clinic.id == setup.clinic_id and clinic.portals is None
+    assert clinic.publishes_to("pomelo")  # created otherwise: every portal
+    clinic.configure(setup.id, "12", "omnimed", ["rvsq"], setup.logo)
+    assert (clinic.setup_id, clinic.phone_extension, clinic.emr) == (setup.id, "12", "omnimed")
+    assert clinic.logo == setup.logo
+    assert clinic.publishes_to("rvsq") and not clinic.publishes_to("pomelo")
+    rebuilt = None
+    for e in clinic.collect_events():
+        rebuilt = e.mutate(rebuilt)
+    assert rebuilt is not None and rebuilt.portals == ["rvsq"] and rebuilt.logo == clinic.logo
