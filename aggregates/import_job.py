@@ -14,7 +14,9 @@ from eventsourcing.domain import Aggregate, event
 from aggregates.errors import Conflict, InvalidValue
 
 KINDS = ("staff", "services")
-FORMATS = ("fhir", "csv")
+#: ``fhir`` (a Bundle) and ``csv`` are documents given by the caller; ``emr`` is pulled from
+#: the clinic's EMR on every run (its source names the EMR to ask).
+FORMATS = ("fhir", "csv", "emr")
 
 
 class ImportRunning(Conflict):
@@ -54,6 +56,18 @@ class ImportJob(Aggregate):
         self.updated = 0
         self.conflicts: list[dict[str, Any]] = []
         self.error: str | None = None
+        #: What the last run pulled from the EMR (format ``emr``), to apply it later as is.
+        self.document: str | None = None
+
+    def pulled(self, document: str) -> None:
+        """The EMR answered this run with ``document`` (a FHIR Bundle)."""
+        if self.status != "running":
+            raise Conflict("only a running import pulls from the EMR", import_id=str(self.id))
+        self._pulled(document=document)
+
+    @event("Pulled")
+    def _pulled(self, document: str) -> None:
+        self.document = document
 
     def retry(self, source_format: str | None = None, source: str | None = None) -> None:
         """Run again (after the clinic fixed its EMR), from a new source or the same one."""
@@ -79,6 +93,7 @@ class ImportJob(Aggregate):
         self.imported = self.created = self.updated = 0
         self.conflicts = []
         self.error = None
+        self.document = None
 
     @event("Finished")
     def _finished(
