@@ -207,7 +207,7 @@ class ClinicSetupMachine(RuleBasedStateMachine):
         flags = [s["complete"] for s in self.setup.steps]
         assert flags == [self.complete(s) for s in STEPS]
         assert flags == sorted(flags, reverse=True)
-        assert self.setup.current_step == next((s for s, f in zip(STEPS, flags) if not f), None)
+        assert self.setup.current_step == next((s for s, f in zip(STEPS, flags, strict=True) if not f), None)
         assert self.setup.completed == self.completed
         assert not self.completed or all(flags)
 
