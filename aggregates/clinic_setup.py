@@ -17,6 +17,7 @@ from eventsourcing.domain import Aggregate, event
 from aggregates import coordinates
 from aggregates.errors import Conflict, InvalidValue
 from aggregates.logo import judge
+from aggregates.values import ApplicationType, choice
 
 STEPS = ("clinic", "providers", "emr", "staff", "services", "patients")
 #: The EMRs of step 3 (seed 002 "Fournisseur de DMÉ"), or none.
@@ -69,18 +70,21 @@ class ClinicSetup(Aggregate):
     """One clinic's pass through the setup wizard."""
 
     @classmethod
-    def start(cls, preset_emr: str | None = None) -> ClinicSetup:
-        """A new setup; ``preset_emr`` is the EMR the platform already knows for the clinic."""
+    def start(cls, preset_emr: str | None = None, application_type: str = "clinic") -> ClinicSetup:
+        """A new setup; ``preset_emr`` is the EMR the platform already knows for the clinic,
+        ``application_type`` the kind of customer it is (S4)."""
         if preset_emr is not None and preset_emr not in EMRS:
             raise InvalidValue(
                 f"preset EMR must be one of {', '.join(EMRS)}; got {preset_emr!r}",
                 field="preset_emr",
             )
-        return cls(preset_emr=preset_emr)
+        kind = choice(ApplicationType, application_type, "application_type")
+        return cls(preset_emr=preset_emr, application_type=kind)
 
     @event("Started")
-    def __init__(self, preset_emr: str | None) -> None:
+    def __init__(self, preset_emr: str | None, application_type: str) -> None:
         self.preset_emr = preset_emr
+        self.application_type = application_type
         self.clinic_id = setup_clinic_id(self.id)
         self.clinic: dict[str, Any] | None = None
         self.logo: dict[str, Any] | None = None

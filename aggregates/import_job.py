@@ -32,7 +32,9 @@ class ImportJob(Aggregate):
         Started: ClassVar[type[Aggregate.Created]]
 
     @classmethod
-    def start(cls, clinic_id: UUID, kind: str, source_format: str, source: str) -> ImportJob:
+    def start(cls, clinic_id: UUID, kind: str, source_format: str, source: str,
+              id: UUID | None = None) -> ImportJob:
+        """``id`` is given by the setup wizard, which records it before the job is saved."""
         if kind not in KINDS:
             raise InvalidValue(f"kind must be one of {', '.join(KINDS)}; got {kind!r}", field="kind")
         if source_format not in FORMATS:
@@ -41,7 +43,8 @@ class ImportJob(Aggregate):
             )
         if not source.strip():
             raise InvalidValue("the import source is empty", field="source")
-        return cls(clinic_id=clinic_id, kind=kind, source_format=source_format, source=source)
+        return cls._create(cls.Started, id=id, clinic_id=clinic_id, kind=kind,
+                           source_format=source_format, source=source)
 
     @event("Started")
     def __init__(self, clinic_id: UUID, kind: str, source_format: str, source: str) -> None:

@@ -4,8 +4,25 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class EmrConnectionSettings(BaseModel):
+    """How the hub reaches one EMR vendor's FHIR API (``HUB_EMR_CONNECTIONS``, by vendor key):
+    ``host`` fills the vendor profile's endpoint templates, or ``base_url``/``token_url`` replace
+    them; the credentials match the profile's ``fhir_auth``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    host: str = ""
+    base_url: str = ""
+    token_url: str = ""
+    token: SecretStr = SecretStr("")
+    username: str = ""
+    password: SecretStr = SecretStr("")
+    client_id: str = ""
+    client_secret: SecretStr = SecretStr("")
 
 
 class Settings(BaseSettings):
@@ -75,6 +92,11 @@ class Settings(BaseSettings):
     relay_lease_ttl: float = Field(default=30.0, gt=0, le=3600)
     relay_replication_factor: int = Field(default=1, ge=1)
     relay_ce_source: str = "/hub"
+
+    # -- setup wizard (docs/setup.md) ------------------------------------------------------
+    #: Per EMR vendor key (``omnimed``, ``myle-emr``, ...): where and how to pull staff and
+    #: services from its FHIR API, as JSON. Hosts named here may be on a private network.
+    emr_connections: dict[str, EmrConnectionSettings] = Field(default_factory=dict)
 
     @field_validator("database_url")
     @classmethod

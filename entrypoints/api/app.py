@@ -8,7 +8,9 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from adapters.accessstore import access_store_for
+from adapters.logostore import logo_store_for
 from connectors.directory import SOURCES
+from connectors.fhir.emr_directory import EmrPull
 from entrypoints.api.errors import BodyLimit, install_error_handlers
 from entrypoints.api.idempotency import Idempotency
 from entrypoints.api.openapi import install_openapi
@@ -27,6 +29,7 @@ from entrypoints.api.routes import (
     patients,
     professionals,
     services,
+    setups,
     slots,
     suivi,
 )
@@ -35,12 +38,13 @@ from hub.bootstrap import bootstrap, notification_center
 from hub.imports.service import Imports
 from hub.scheduling.service import Scheduling
 from hub.settings import Settings
+from hub.setup.service import ClinicSetups
 
 #: Every router of the API, in the order of the OpenAPI document; add yours here.
 ROUTERS = tuple(module.router for module in (
     health, clinics, hl7, imports, feeds, fhir, notifications, suivi, availability, events,
-    professionals, services, slots, appointments, patients,
-))
+    professionals, services, slots, appointments, patients, setups,
+)) + (setups.clinic_logo_router,)
 
 DESCRIPTION = """The appointment hub's native API (CONTRACT `/v1/...`).
 
@@ -62,13 +66,15 @@ def create_app(scheduling: Scheduling | None = None, settings: Settings | None =
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         owned = scheduling is None
         application = scheduling if scheduling is not None else bootstrap(settings)
+        imports = Imports(application, SOURCES, emr=EmrPull(settings.emr_connections))
         services = ApiServices(
             settings=settings,
             scheduling=application,
             access=access_store_for(application.recorder),
-            imports=Imports(application, SOURCES),
+            imports=imports,
             projections=start_projections(application, settings),
             notifications=notification_center(application, settings),
+            setups=ClinicSetups(application, imports, logo_store_for(application.recorder)),
         )
         services.imports.resume_running()  # imports interrupted by a stop run again
         app.state.services = services
@@ -87,7 +93,8 @@ def create_app(scheduling: Scheduling | None = None, settings: Settings | None =
     )
     install_error_handlers(app)
     app.add_middleware(Idempotency)
-    app.add_middleware(BodyLimit, max_bytes=settings.api_max_body_bytes)
+    app.add_middleware(BodyLimit, max_bytes=settings.api_max_body_bytes,
+                       larger=(setups.LOGO_BODY_LIMIT,))
     for router in ROUTERS:
         app.include_router(router)
     install_openapi(app)

@@ -6,6 +6,7 @@ methods, and anything unexpected (a generic 500, never a traceback).
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import structlog
@@ -150,17 +151,25 @@ def install_error_handlers(app: FastAPI) -> None:
 class BodyLimit:
     """ASGI middleware: refuse request bodies over ``max_bytes`` with 413, before any parsing."""
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, max_bytes: int,
+                 larger: tuple[tuple[str, int], ...] = ()) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        #: (path pattern, limit) for the routes that take larger bodies (a clinic's logo).
+        self.larger = tuple((re.compile(pattern), limit) for pattern, limit in larger)
+
+    def limit_for(self, path: str) -> int:
+        return next((limit for pattern, limit in self.larger if pattern.match(path)),
+                    self.max_bytes)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        max_bytes = self.limit_for(scope.get("path", ""))
         declared = dict(scope.get("headers") or []).get(b"content-length")
-        if declared is not None and (not declared.isdigit() or int(declared) > self.max_bytes):
-            await self._refuse(scope, receive, send)
+        if declared is not None and (not declared.isdigit() or int(declared) > max_bytes):
+            await self._refuse(scope, receive, send, max_bytes)
             return
         seen = 0
 
@@ -169,16 +178,16 @@ class BodyLimit:
             message = await receive()
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
-                if seen > self.max_bytes:
-                    raise StarletteHTTPException(413, f"request body exceeds {self.max_bytes} bytes")
+                if seen > max_bytes:
+                    raise StarletteHTTPException(413, f"request body exceeds {max_bytes} bytes")
             return message
 
         await self.app(scope, counted, send)
 
-    async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
+    async def _refuse(self, scope: Scope, receive: Receive, send: Send, max_bytes: int) -> None:
         response = error_response(
-            413, "payload_too_large", f"request body exceeds {self.max_bytes} bytes",
-            {"max_bytes": self.max_bytes},
+            413, "payload_too_large", f"request body exceeds {max_bytes} bytes",
+            {"max_bytes": max_bytes},
         )
         await response(scope, receive, send)
 

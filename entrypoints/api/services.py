@@ -10,6 +10,7 @@ from hub.notifications.center import NotificationCenter
 from hub.readmodels.runner import Projector
 from hub.scheduling.service import Scheduling
 from hub.settings import Settings
+from hub.setup.service import ClinicSetups
 
 
 @dataclass
@@ -22,6 +23,7 @@ class ApiServices:
     imports: Imports
     projections: Projector
     notifications: NotificationCenter
+    setups: ClinicSetups
 
     def close(self) -> None:
         self.projections.close()

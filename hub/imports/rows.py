@@ -137,3 +137,11 @@ def service_row(
     return ServiceRow(source_id, name.strip(), duration, category, online, delay, product)
 
 
+
+
+class EmrDirectory(Protocol):
+    """Pulls a clinic's staff or services from its EMR (seed 002: the wizard asks the EMR)."""
+
+    def pull(self, kind: str, emr: str) -> str:
+        """The EMR ``emr``'s active staff or services as a FHIR Bundle (JSON text) that the
+        import's ``DirectorySource`` reads; raises a ``DomainError`` when the EMR cannot say."""

@@ -1,7 +1,10 @@
 """Staff and services imports from a clinic's EMR (seed 002, SPEC W2), run in the background.
 
 An import is an ``ImportJob`` aggregate: its status survives restarts, and a retry runs again
-from the recorded source (or a corrected one). Each row is its own command, so the rest is
+from the recorded source (or a corrected one). An import of format ``emr`` pulls its document
+from the clinic's EMR on every run (``EmrDirectory``) and keeps what it pulled; for a clinic
+still being set up (the wizard, W2) it only checks the rows and counts them — the clinic, once
+created, gets them from that kept document. Each row is its own command, so the rest is
 imported when some rows conflict; a re-import updates what an earlier one created (ids derive
 from the clinic and the EMR's own id) and never duplicates.
 """
@@ -24,7 +27,7 @@ from aggregates.errors import DomainError
 from aggregates.import_job import ImportJob
 from aggregates.professional import Professional
 from aggregates.service import Service
-from hub.imports.rows import DirectorySource, Parsed, RowConflict, ServiceRow, StaffRow
+from hub.imports.rows import DirectorySource, EmrDirectory, Parsed, RowConflict, ServiceRow, StaffRow
 from hub.scheduling.reads import StoreReads
 from hub.scheduling.service import Scheduling, Written
 
@@ -48,9 +51,11 @@ class Outcome:
 class Imports:
     """Starts, runs, retries and reports imports of staff and services into clinics."""
 
-    def __init__(self, app: Scheduling, sources: DirectorySource, workers: int = 1) -> None:
+    def __init__(self, app: Scheduling, sources: DirectorySource, workers: int = 1,
+                 emr: EmrDirectory | None = None) -> None:
         self.app = app
         self.sources = sources
+        self.emr = emr
         self.reads = StoreReads(app)
         self._workers = workers
         self._executor: ThreadPoolExecutor | None = None
@@ -65,6 +70,11 @@ class Imports:
         log.info("import started", import_id=str(job.id), clinic_id=str(clinic_id), kind=kind)
         return written
 
+    def pull(self, clinic_id: UUID, kind: str, emr: str, id: UUID | None = None) -> ImportJob:
+        """A new import pulled from the EMR ``emr`` (not saved: the caller saves it with what
+        it changes). The clinic may not exist yet (setup wizard)."""
+        return ImportJob.start(clinic_id, kind, "emr", emr, id=id)
+
     def retry(self, import_id: UUID, source: str | None = None) -> Written:
         job = self.app.load(ImportJob, import_id, "import")
         if source is not None:
@@ -77,8 +87,12 @@ class Imports:
         job = self.app.load(ImportJob, import_id, "import")
         if job.status != "running":
             return job
+        document = job.source
         try:
-            outcome = self._apply(job, self.sources.parse(job.kind, job.source), progress)
+            if job.source_format == "emr":
+                document = self._pull(job)
+            parsed = self.sources.parse(job.kind, document)
+            outcome = self._apply(job, parsed, progress, write=self.app.exists(job.clinic_id))
         except Exception as exc:  # noqa: BLE001 - recorded as the import's error, for a retry
             log.exception("import failed", import_id=str(import_id))
             job = self.app.load(ImportJob, import_id, "import")
@@ -89,6 +103,8 @@ class Imports:
             job = self.app.load(ImportJob, import_id, "import")
             if job.status != "running":  # another runner recorded the outcome meanwhile
                 return job
+            if job.source_format == "emr":
+                job.pulled(document)
             job.finish(
                 outcome.created, outcome.updated, outcome.unchanged,
                 [c.as_dict() for c in outcome.conflicts],
@@ -100,6 +116,11 @@ class Imports:
         log.info("import ended", import_id=str(import_id), status=job.status,
                  imported=job.imported, conflicts=len(job.conflicts))
         return job
+
+    def _pull(self, job: ImportJob) -> str:
+        if self.emr is None:
+            raise ImportSourceUnavailable("this hub pulls nothing from EMRs (no EMR directory)")
+        return self.emr.pull(job.kind, job.source)
 
     # -- background ------------------------------------------------------------------
     def run_in_background(self, import_id: UUID) -> Future[ImportJob]:
@@ -132,12 +153,14 @@ class Imports:
         return report(job)
 
     # -- rows ------------------------------------------------------------------------
-    def _apply(self, job: ImportJob, parsed: Parsed, progress: Progress | None) -> Outcome:
+    def _apply(self, job: ImportJob, parsed: Parsed, progress: Progress | None,
+               write: bool = True) -> Outcome:
+        """Each row its own command; ``write=False`` (no clinic yet) checks and counts only."""
         conflicts = list(parsed.conflicts)
         created = updated = unchanged = 0
         licences = {
             p.licence: p.id for p in self.reads.professionals(frozenset({job.clinic_id})) if p.licence
-        }
+        } if write else {}
         seen: set[str] = set()
         total = len(parsed.rows)
         for done, row in enumerate(parsed.rows, start=1):
@@ -150,11 +173,11 @@ class Imports:
                     owner = licences.get(row.licence) if row.licence else None
                     if owner is not None and owner != target:
                         raise _RowRefused(f"duplicate licence {row.licence}")
-                    result = self._professional(job.clinic_id, target, row)
+                    result = self._professional(job.clinic_id, target, row) if write else "created"
                     if row.licence:
                         licences[row.licence] = target
                 else:
-                    result = self._service(job.clinic_id, target, row)
+                    result = self._service(job.clinic_id, target, row) if write else "created"
             except (_RowRefused, DomainError) as exc:
                 conflicts.append(RowConflict(row.source_id, row.name, str(exc)))
             except RecordConflictError:
@@ -190,6 +213,12 @@ class Imports:
 
 def _changed(version: int, before: int) -> str:
     return "updated" if version != before else "unchanged"
+
+
+class ImportSourceUnavailable(DomainError):
+    """The import's source cannot be read now (no EMR directory configured)."""
+
+    code = "import_source_unavailable"
 
 
 class _RowRefused(Exception):

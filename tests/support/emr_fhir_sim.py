@@ -183,6 +183,11 @@ class EmrFhirSim:
         with self._lock:
             self._failures.append(_Failure(count, status, body))
 
+    def recover(self) -> None:
+        """Failures asked with ``fail_next`` stop: the EMR answers again."""
+        with self._lock:
+            self._failures.clear()
+
     def expire_tokens(self) -> None:
         """Every OAuth token issued so far stops working (the client must get a new one)."""
         with self._lock:

@@ -18,6 +18,9 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from aggregates.values import ProfessionalType, ServiceCategory
 
 Protocol = Literal["hl7v2-mllp", "hl7v2-http", "fhir-r4", "smart-scheduling-links"]
+#: How the hub authenticates to a vendor's FHIR API: nothing, a fixed API token (Bearer),
+#: HTTP Basic, or OAuth 2.0 client credentials at the ``token`` endpoint.
+FhirAuth = Literal["none", "bearer", "basic", "client_credentials"]
 
 
 class Hl7v2Mapping(BaseModel):
@@ -59,6 +62,8 @@ class VendorProfile(BaseModel):
     identifier_systems: dict[str, str] = Field(default_factory=dict)
     #: Portal sends its own confirmations and reminders (the hub then sends none).
     sends_own_notifications: bool = False
+    #: How the hub signs in to the vendor's FHIR API (``fhir`` endpoint), when it has one.
+    fhir_auth: FhirAuth | None = None
     #: Free-form field mappings (vendor field → hub field) documented for integrators.
     field_mappings: dict[str, str] = Field(default_factory=dict)
     hl7v2: Hl7v2Mapping | None = None
@@ -68,6 +73,8 @@ class VendorProfile(BaseModel):
     def _hl7_needs_mapping(self) -> VendorProfile:
         if any(p.startswith("hl7v2") for p in self.protocols) and self.hl7v2 is None:
             raise ValueError(f"profile {self.key!r} speaks HL7 v2 but has no [hl7v2] mapping")
+        if self.fhir_auth == "client_credentials" and "token" not in self.endpoints:
+            raise ValueError(f"profile {self.key!r} uses client credentials but has no token endpoint")
         return self
 
 
