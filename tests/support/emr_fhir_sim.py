@@ -60,6 +60,7 @@ class EmrFhirSim:
     """One EMR's FHIR R4 API on 127.0.0.1 (a free port), with its resources in memory."""
 
     auth: str = "bearer"
+    #: The most resources a page holds, whatever ``_count`` asks.
     page_size: int = 50
     token_lifetime: float = 300.0
     resources: dict[str, dict[str, dict[str, Any]]] = field(
@@ -194,8 +195,10 @@ class EmrFhirSim:
             self._tokens.clear()
 
     def fhir_requests(self, resource_type: str | None = None) -> list[Request]:
-        prefix = BASE_PATH + ("/" + resource_type if resource_type else "")
-        return [r for r in self.requests if r.path.startswith(prefix)]
+        if resource_type is None:
+            return [r for r in self.requests if r.path.startswith(BASE_PATH + "/")]
+        path = f"{BASE_PATH}/{resource_type}"
+        return [r for r in self.requests if r.path == path or r.path.startswith(path + "/")]
 
     # -- used by the handler -------------------------------------------------------------
     def _take_failure(self) -> _Failure | None:
@@ -238,7 +241,7 @@ class EmrFhirSim:
         if "_id" in query:
             ids = set(query["_id"][0].split(","))
             matches = [r for r in matches if r["id"] in ids]
-        count = _int(query.get("_count"), self.page_size, 1, 1000)
+        count = _int(query.get("_count"), self.page_size, 1, self.page_size)  # the server's cap
         offset = _int(query.get("_offset"), 0, 0, 10**9)
         page = matches[offset: offset + count]
         own = {k: v for k, v in query.items() if k != "_offset"}
