@@ -92,7 +92,7 @@ class Imports:
             if job.source_format == "emr":
                 document = self._pull(job)
             parsed = self.sources.parse(job.kind, document)
-            outcome = self._apply(job, parsed, progress, write=self.app.exists(job.clinic_id))
+            outcome = self._apply(job, parsed, progress, self.app.exists(job.clinic_id))
         except Exception as exc:  # noqa: BLE001 - recorded as the import's error, for a retry
             log.exception("import failed", import_id=str(import_id))
             job = self.app.load(ImportJob, import_id, "import")

@@ -22,6 +22,7 @@ PUBLIC_ROUTES = {
     ("POST", "/v1/links/{token}"),
     ("POST", "/v1/webhooks/sms"),  # gateway webhooks, HMAC-signed
     ("POST", "/v1/webhooks/phone"),
+    ("GET", "/v1/clinics/{clinic_id}/logo"),  # a clinic's logo, shown by booking portals
 }
 SCOPED_ROLES = ("emr", "portal", "clinic_staff")
 #: The hub's own resources: with another clinic's id in the path they answer 403 or 404.

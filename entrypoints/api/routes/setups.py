@@ -25,7 +25,7 @@ from entrypoints.api.schemas import Strict
 from hub.setup.service import ClinicSetups
 
 router = APIRouter(prefix="/v1/setups", tags=["setup wizard"])
-clinic_logo_router = APIRouter(prefix="/v1/clinics", tags=["clinics"])
+clinic_logo_router = APIRouter(prefix="/v1/clinics", tags=["logos"])
 
 EmrName = Literal["kinlogix", "medesync", "myle", "ofys", "omnimed", "softinfo", "toubib", "standalone"]
 #: What the person reads when the chosen EMR differs from the pre-set one (seed 002).
