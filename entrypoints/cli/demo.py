@@ -8,13 +8,16 @@ from datetime import datetime, time, timedelta
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
+from adapters.accessstore import access_store_for
 from aggregates.appointment import Appointment
 from aggregates.errors import DomainError
 from aggregates.slot import Slot
+from entrypoints.cli import serve
 from entrypoints.cli.projections import suivi_table
 from entrypoints.demo.directory import import_demo_directory
 from entrypoints.demo.notifications import show_delivery
 from entrypoints.demo.siu_day import emr_day
+from hub.access.tokens import issue
 from hub.bootstrap import bootstrap
 from hub.logging import configure_logging
 from hub.scheduling.service import Scheduling
@@ -29,6 +32,10 @@ LAST = ["Tremblay", "Gagnon", "Roy", "Côté", "Bouchard", "Gauthier", "Morin", 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("demo", help="build a demo clinic's day and print its Suivi")
     parser.add_argument("--seed", type=int, default=None, help="random seed for the patients")
+    parser.add_argument("--serve", action="store_true",
+                        help="then serve the console on --host/--port, signed in with a new admin token")
+    parser.add_argument("--host", default="127.0.0.1", help="with --serve: address to listen on")
+    parser.add_argument("--port", type=int, default=8000, help="with --serve: port to listen on")
     parser.set_defaults(func=run)
 
 
@@ -129,4 +136,11 @@ def run(args: argparse.Namespace) -> int:
     print_table(rows)
     print(f"\n{len(rows)} appointments; event log head at position {app.head()} "
           f"({settings.database_url})")
-    return 0
+    if not args.serve:
+        print("\nSee it in the browser: hub demo --serve (or hub serve, then /console)")
+        return 0
+    _principal, token = issue(access_store_for(app.recorder), "admin")
+    app.close()
+    print(f"\nConsole: http://{args.host}:{args.port}/console/clinics/{clinic_id}/suivi"
+          f"?date={day.date().isoformat()}\nSign in with this admin token (API token field):\n{token}")
+    return serve.run(argparse.Namespace(host=args.host, port=args.port, workers=1))

@@ -8,7 +8,7 @@ from hub.settings import Settings
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser("serve", help="serve the HTTP API (uvicorn)")
+    parser = subparsers.add_parser("serve", help="serve the HTTP API and the console (uvicorn)")
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on")
     parser.add_argument("--port", type=int, default=8000, help="port to listen on")
     parser.add_argument("--workers", type=int, default=1, help="worker processes")
@@ -25,6 +25,6 @@ def run(args: argparse.Namespace) -> int:
     if not 0 < args.port < 65536 or args.workers < 1:
         print("hub: --port must be 1-65535 and --workers at least 1")
         return 2
-    uvicorn.run("entrypoints.api.app:create_app", factory=True, host=args.host, port=args.port,
+    uvicorn.run("entrypoints.web:create_web_app", factory=True, host=args.host, port=args.port,
                 workers=args.workers, log_level=settings.log_level.lower(), access_log=False)
     return 0

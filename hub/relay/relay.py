@@ -223,3 +223,8 @@ class Relay:
             self.stop_event.wait(min(remaining, 1.0))
             if renew:
                 self.lease.acquire()
+
+
+def published_position(app: Any) -> int | None:
+    """The last log position the relay recorded as acknowledged by Kafka (None: it never ran)."""
+    return app.factory.tracking_recorder().max_tracking_id(TRACKING_NAME)

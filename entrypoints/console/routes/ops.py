@@ -1,0 +1,75 @@
+"""Ops (P5): projection and relay positions with their lag, the event stream, one aggregate's
+audit (who, when, what, from which source). Reads the audit read model, as the API does."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+from uuid import UUID
+
+from fastapi import APIRouter
+from starlette.responses import Response
+
+from entrypoints.console.pages import render, see_other
+from entrypoints.console.session import PageRefused, Visit, VisitDep
+from hub.relay.relay import published_position
+from projections.queries import audit_of, events_after
+
+router = APIRouter(prefix="/console/ops", include_in_schema=False)
+PAGE = 50
+
+
+def _rows(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    for item in items:
+        item["what"] = json.dumps(item.get("data") or {}, ensure_ascii=False, sort_keys=True,
+                                  default=str)[:400]
+    return items
+
+
+@router.get("")
+def positions(visit: VisitDep) -> Response:
+    """Where each projection and the Kafka relay stand against the log's head."""
+    visit.ops()
+    projector = visit.services.projections
+    statuses = projector.status()
+    head = statuses[0].head if statuses else projector.reader.head()
+    relay = published_position(visit.services.scheduling)
+    return render(visit, "ops.html", head=head, statuses=statuses, relay=relay,
+                  relay_lag=None if relay is None else max(0, head - relay))
+
+
+def _int(visit: Visit, value: str | None, what: str) -> int:
+    if not value:
+        return 0
+    if not value.isdigit() or len(value) > 18:
+        raise PageRefused(422, visit.t("invalid_input", what=what))
+    return int(value)
+
+
+@router.get("/events")
+def events(visit: VisitDep, after: str | None = None) -> Response:
+    """The global log in order, a page at a time."""
+    visit.ops()
+    start = _int(visit, after, visit.t("after_position"))
+    items = _rows(events_after(visit.services.projections.get("audit").view, start, PAGE))
+    next_after = items[-1]["position"] if len(items) == PAGE else None
+    return render(visit, "events.html", items=items, after=start, next_after=next_after)
+
+
+@router.get("/audit")
+def audit_search(visit: VisitDep, aggregate_id: str | None = None) -> Response:
+    visit.ops()
+    try:
+        target = UUID(aggregate_id or "")
+    except ValueError:
+        raise PageRefused(422, visit.t("invalid_input", what=visit.t("audit_search"))) from None
+    return see_other(visit, f"/console/ops/audit/{target}")
+
+
+@router.get("/audit/{aggregate_id}")
+def audit(aggregate_id: UUID, visit: VisitDep) -> Response:
+    """One aggregate's history in version order."""
+    visit.ops()
+    items = _rows(audit_of(visit.services.projections.get("audit").view, str(aggregate_id), 1_000))
+    return render(visit, "audit.html", status=200 if items else 404, aggregate_id=aggregate_id,
+                  items=items)

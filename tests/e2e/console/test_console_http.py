@@ -1,0 +1,88 @@
+"""The console's guards over HTTP (no browser): cookies, CSRF, roles, scope, words."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from entrypoints.console.i18n import CATALOGUE
+from entrypoints.web import create_web_app
+from hub.access.tokens import issue
+from hub.scheduling.service import Scheduling
+from tests.support.scheduling import Setup, make_app, patient
+
+TEMPLATES = Path(__file__).resolve().parents[3] / "entrypoints" / "console" / "templates"
+
+
+@pytest.fixture
+def hub() -> Iterator[tuple[TestClient, Setup]]:
+    app: Scheduling = make_app("memory://")
+    setup = Setup(app)
+    with TestClient(create_web_app(app), base_url="https://testserver") as client:
+        yield client, setup
+    app.close()
+
+
+def csrf_of(html: str) -> str:
+    match = re.search(r'name="csrf" value="([^"]+)"', html)
+    assert match, html[:500]
+    return match.group(1)
+
+
+def sign_in(client: TestClient, token: str, next_url: str = "/console") -> object:
+    csrf = csrf_of(client.get("/console/login").text)
+    return client.post("/console/login", data={"csrf": csrf, "token": token, "next": next_url},
+                       follow_redirects=False)
+
+
+def test_every_word_of_the_templates_is_in_both_languages() -> None:
+    used = set()
+    for template in TEMPLATES.glob("*.html"):
+        used |= set(re.findall(r"""\bt\(["']([a-z_]+)["']\s*[,)]""", template.read_text()))
+    assert used, "no t('...') found"
+    assert used <= set(CATALOGUE), sorted(used - set(CATALOGUE))
+    assert all(fr and en for fr, en in CATALOGUE.values())
+
+
+def test_cookies_csrf_roles_and_scope(hub: tuple[TestClient, Setup]) -> None:
+    client, setup = hub
+    access = client.app.state.services.access  # type: ignore[attr-defined]
+    # Not signed in: to the sign-in page, remembering where one was going.
+    answer = client.get(f"/console/clinics/{setup.clinic}/suivi", follow_redirects=False)
+    assert answer.status_code == 303 and answer.headers["location"].startswith("/console/login?next=")
+    # EMR and portal tokens have no console.
+    _, emr = issue(access, "emr", [setup.clinic])
+    refused = sign_in(client, emr)
+    assert refused.status_code == 401 and "Le rôle emr n&#39;a pas accès" in refused.text
+    # A sign-in without the CSRF token is refused, and sets no session.
+    _, staff = issue(access, "clinic_staff", [setup.clinic])
+    forged = client.post("/console/login", data={"token": staff, "csrf": "x" * 43}, follow_redirects=False)
+    assert forged.status_code == 403 and "hub_console" not in forged.headers.get("set-cookie", "")
+    # Signed in over TLS: the session cookie is HttpOnly, SameSite, Secure; next stays inside.
+    signed = sign_in(client, staff, "https://evil.example/")
+    assert signed.status_code == 303 and signed.headers["location"] == "/console"
+    cookie = next(c for c in signed.headers.get_list("set-cookie") if c.startswith("hub_console="))
+    assert "HttpOnly" in cookie and "Secure" in cookie and "SameSite=lax" in cookie and "Path=/console" in cookie
+    # Another clinic's Suivi is refused in words; ops pages too.
+    other = Setup(setup.app)
+    assert client.get(f"/console/clinics/{other.clinic}/suivi").status_code == 403
+    assert "Vous n&#39;avez pas accès" in client.get("/console/ops").text
+    # A write without the CSRF token changes nothing.
+    booked = setup.app.book(setup.slot, setup.consult, patient(1), "admin")
+    page = client.get(f"/console/clinics/{setup.clinic}/suivi?lang=en")
+    assert page.status_code == 200 and "Suivi" in page.text
+    no_csrf = client.post(f"/console/appointments/{booked.id}/status", data={"status": "present"})
+    assert no_csrf.status_code == 403 and "The form has expired" in no_csrf.text
+    assert setup.app.head() == booked.position
+    # Bad filter values are explained, not a 500.
+    bad = client.get(f"/console/clinics/{setup.clinic}/suivi?date=demain&lang=fr")
+    assert bad.status_code == 422 and "Valeur invalide : Date." in bad.text
+    # Another clinic's appointment is not found, whatever the form says.
+    theirs = setup.app.book(other.slot, other.consult, patient(2), "admin")
+    csrf = csrf_of(page.text)
+    answer = client.post(f"/console/appointments/{theirs.id}/cancel", data={"csrf": csrf})
+    assert answer.status_code == 404
