@@ -22,6 +22,7 @@ def test_ops_positions_stream_and_audit(page: Page, console: Console, output_pat
     row.get_by_role("button", name=re.compile("^Indiquer absent")).click()
     expect(page.get_by_role("status")).to_have_text("Statut enregistré : Absent.")
     page.get_by_role("button", name="Se déconnecter").click()
+    expect(page.get_by_role("status")).to_have_text("Vous êtes déconnecté.")
 
     # Ops land on the positions of the projections and the relay.
     sign_in(page, console, console.token("ops"))
