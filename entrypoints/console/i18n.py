@@ -146,6 +146,92 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "audit_search": ("Identifiant d'un agrégat", "An aggregate's id"),
     "open_audit": ("Ouvrir l'audit", "Open the audit"),
     "no_audit": ("Aucun événement pour cet agrégat.", "No events for this aggregate."),
+    # setup wizard (seed 002)
+    "setup": ("Assistant d'installation", "Setup wizard"),
+    "setup_intro": ("Configurez une nouvelle clinique en six étapes. La progression est conservée : "
+                    "vous pouvez quitter et revenir à l'adresse de cette page.",
+                    "Set up a new clinic in six steps. Progress is kept: you can leave and come "
+                    "back to this page's address."),
+    "setup_start": ("Commencer une configuration", "Start a setup"),
+    "setup_preset_emr": ("DMÉ déjà connu pour la clinique (facultatif)", "EMR on file for the clinic (optional)"),
+    "setup_application_type": ("Type d'application", "Application type"),
+    "app_clinic": ("Clinique", "Clinic"),
+    "app_public_health": ("Santé publique", "Public health"),
+    "app_enterprise": ("Entreprise", "Enterprise"),
+    "app_pharmacy": ("Pharmacie", "Pharmacy"),
+    "none": ("Aucun", "None"),
+    "progress": ("Progression", "Progress"),
+    "step_complete": ("complétée", "complete"),
+    "step_current": ("étape en cours", "current step"),
+    "step_todo": ("à faire", "to do"),
+    "step_clinic": ("Votre clinique", "Your clinic"),
+    "step_providers": ("Fournisseur de rendez-vous", "Appointment providers"),
+    "step_emr": ("Fournisseur de DMÉ", "EMR provider"),
+    "step_staff": ("Personnel", "Staff"),
+    "step_services": ("Services offerts", "Services"),
+    "step_patients": ("Patients", "Patients"),
+    "previous": ("Précédent", "Previous"),
+    "next": ("Suivant", "Next"),
+    "save_and_next": ("Enregistrer et continuer", "Save and continue"),
+    "optional": ("facultatif", "optional"),
+    "field_name": ("Nom de la clinique", "Clinic name"),
+    "name_help": ("200 caractères au maximum.", "At most 200 characters."),
+    "field_street": ("Adresse", "Address"),
+    "field_suite": ("Bureau", "Suite"),
+    "field_city": ("Ville", "City"),
+    "field_province": ("Province", "Province"),
+    "field_postal_code": ("Code postal", "Postal code"),
+    "field_phone": ("Numéro de téléphone", "Phone number"),
+    "field_extension": ("Poste", "Extension"),
+    "field_logo": ("Logo", "Logo"),
+    "choose": ("Sélectionner", "Select"),
+    "logo_help": ("PNG, GIF ou JPEG, {mb} Mo au maximum.", "PNG, GIF or JPEG, at most {mb} MB."),
+    "logo_kept": ("Logo enregistré ({type}, {size} octets).", "Logo saved ({type}, {size} bytes)."),
+    "providers_intro": ("Vos disponibilités Web seront visibles sur les fournisseurs suivants :",
+                        "Your online availability will be shown on these providers:"),
+    "emr_intro": ("Sélectionnez votre fournisseur de dossier médical électronique (DMÉ) actuel. Un seul choix est possible.",
+                  "Choose your current electronic medical record (EMR) provider. One choice only."),
+    "emr_alert": ("Le DMÉ sélectionné diffère de celui indiqué dans nos systèmes pour votre clinique. "
+                  "Comme cela engendre des ajustements, une équipe communiquera avec vous pour la suite.",
+                  "The EMR you chose differs from the one on file for your clinic. A team will contact "
+                  "you about the next steps."),
+    "import_staff_intro": ("Lancez l'importation de votre personnel médical depuis votre DMÉ.",
+                           "Start importing your medical staff from your EMR."),
+    "import_services_intro": ("Lancez l'importation de vos services depuis votre DMÉ.",
+                              "Start importing your services from your EMR."),
+    "import_staff": ("Importer le personnel", "Import the staff"),
+    "import_services": ("Importer les services", "Import the services"),
+    "import_running": ("Veuillez patienter pendant l'importation des données…", "Please wait while the data is imported…"),
+    "import_ok_staff": ("{n} personnes importées avec succès", "{n} people imported"),
+    "import_ok_services": ("{n} services importés avec succès", "{n} services imported"),
+    "import_conflicts": ("Des conflits sont survenus lors de la synchronisation des données. Vous pouvez "
+                         "corriger les conflits dans votre DMÉ et synchroniser de nouveau, ou poursuivre "
+                         "et faire les ajustements ultérieurement.",
+                         "Conflicts arose while syncing. Fix them in your EMR and sync again, or go on "
+                         "and adjust later."),
+    "import_failed": ("Une erreur est survenue lors de la synchronisation des données. Notre équipe en "
+                      "est informée. Vous pouvez réessayer.",
+                      "An error occurred while syncing. Our team has been told. You may try again."),
+    "standalone_done": ("Aucun DMÉ : cette étape est complétée, vous saisirez les données plus tard.",
+                        "No EMR: this step is complete; you will enter the data later."),
+    "refresh": ("Actualiser", "Refresh"),
+    "patients_intro": ("La synchronisation des patients se fera lors des rendez-vous, lorsqu'ils seront "
+                       "donnés par la clinique ou pris sur le portail patient.",
+                       "Patients are synced with their appointments, whether given by the clinic or "
+                       "booked on the patient portal."),
+    "understood": ("J'ai compris", "I understand"),
+    "create_clinic": ("Créer la clinique", "Create the clinic"),
+    "clinic_created": ("La clinique est créée.", "The clinic is created."),
+}
+
+#: Names people know the EMRs and booking portals by (seed 002).
+PROVIDER_NAMES: dict[str, str] = {
+    "kinlogix": "Kinlogix", "medesync": "Medesync", "myle": "Myle - Par MEDFAR", "ofys": "OFYS",
+    "omnimed": "Omnimed", "softinfo": "Softinfo", "toubib": "Toubib",
+    "standalone": "Aucun DMÉ (standalone) / No EMR", "rvsq": "Rendez-vous Santé Québec",
+    "clic-sante": "Clic Santé", "bonjour-sante": "Bonjour-santé",
+    "pomelo": "Pomelo (autrefois Chronometriq)", "myle-portal": "Myle - Par MEDFAR",
+    "tap-medical": "TAP médical",
 }
 
 #: What the hub's refusals mean, in words for people (the code comes from the use case).
@@ -162,6 +248,11 @@ REFUSALS: dict[str, tuple[str, str]] = {
     "clinic_inactive": ("Cette clinique n'est plus active.", "This clinic is no longer active."),
     "not_found": ("Introuvable (ou hors de vos cliniques).", "Not found (or outside your clinics)."),
     "forbidden": ("Vous n'avez pas le droit de faire cela.", "You may not do this."),
+    "step_out_of_order": ("Complétez d'abord les étapes précédentes.", "Complete the previous steps first."),
+    "no_emr": ("Aucun DMÉ : rien à importer.", "No EMR: nothing to import."),
+    "import_running": ("Une importation est déjà en cours.", "An import is already running."),
+    "setup_incomplete": ("Toutes les étapes doivent être complétées.", "Every step must be complete."),
+    "setup_completed": ("Cette clinique est déjà créée.", "This clinic is already created."),
     "store_busy": ("Le hub est occupé : réessayez dans un instant.", "The hub is busy: try again in a moment."),
 }
 

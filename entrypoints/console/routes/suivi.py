@@ -86,6 +86,8 @@ def _done(visit: Visit, done: str | None, at: str | None) -> str | None:
     """The sentence saying what the last write did (the redirect names it by a key)."""
     if done in ("status_present", "status_absent", "status_undefined"):
         return visit.t("saved_status", status=visit.t(done))
+    if done == "created":
+        return visit.t("clinic_created")
     if done == "cancelled":
         return visit.t("saved_cancel")
     if done == "rescheduled" and at and re.fullmatch(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}", at):

@@ -12,7 +12,11 @@ from tests.support.browser import Screens
 
 
 def sign_in(page: Page, console: Console, token: str, screens: Screens | None = None) -> None:
-    page.goto(f"{console.url}/console")
+    sign_in_at(page, console.url, token, screens)
+
+
+def sign_in_at(page: Page, url: str, token: str, screens: Screens | None = None) -> None:
+    page.goto(f"{url}/console")
     expect(page.get_by_role("heading", name="Connexion")).to_be_visible()
     if screens:
         screens.check("sign-in")
