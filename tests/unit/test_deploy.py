@@ -19,26 +19,19 @@ from urllib.parse import urlsplit
 
 import pytest
 import yaml
-from pydantic_settings import BaseSettings
 
-from hub.cli import build_parser
-from hub.notifications.settings import NotificationSettings
-from hub.outbox.wiring import RelaySettings
+from entrypoints.cli.main import build_parser
 from hub.settings import Settings
 
 DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
-SETTINGS_CLASSES: tuple[type[BaseSettings], ...] = (Settings, NotificationSettings, RelaySettings)
 #: The long-running processes every deployment must run (subcommand paths).
 PROCESSES = {("serve",), ("relay",), ("projections", "run"), ("notifications", "run"), ("mllp",)}
 
 
 # -- what the hub knows ------------------------------------------------------------------------
 def known_variables() -> set[str]:
-    names = set()
-    for cls in SETTINGS_CLASSES:
-        prefix = cls.model_config.get("env_prefix", "")
-        names |= {f"{prefix}{name}".upper() for name in cls.model_fields}
-    return names
+    prefix = Settings.model_config.get("env_prefix", "")
+    return {f"{prefix}{name}".upper() for name in Settings.model_fields}
 
 
 def parse_hub(argv: list[str]) -> argparse.Namespace:
@@ -63,8 +56,7 @@ def check_variables(env: dict[str, str], where: str) -> None:
         for key, value in env.items():
             if key.startswith("HUB_"):
                 mp.setenv(key, value)
-        for cls in SETTINGS_CLASSES:
-            cls()  # raises a ValidationError naming the bad variable
+        Settings()  # raises a ValidationError naming the bad variable
     finally:
         mp.undo()
 
@@ -120,7 +112,7 @@ def test_compose_runs_every_process_from_the_image_with_real_commands(compose):
         check_variables(service_env(service), f"compose service {name}")
         for dependency in service.get("depends_on", {}):
             assert dependency in compose["services"], f"{name} depends on unknown {dependency}"
-    assert PROCESSES <= seen, f"compose misses {PROCESSES - seen}"
+    assert seen >= PROCESSES, f"compose misses {PROCESSES - seen}"
 
 
 def test_compose_engines_are_postgresql_and_kraft_kafka(compose):
@@ -199,7 +191,7 @@ def test_systemd_units_start_real_commands():
         exec_start = re.search(r"^ExecStart=(.+)$", unit.read_text(), re.MULTILINE)
         assert exec_start, f"{unit.name} has no ExecStart"
         seen.add(subcommand(parse_hub(shlex.split(exec_start[1]))))
-    assert PROCESSES <= seen
+    assert seen >= PROCESSES
 
 
 # -- Kubernetes --------------------------------------------------------------------------------
@@ -264,7 +256,7 @@ def test_k8s_deployments_run_real_commands_with_known_settings(manifests):
             check_variables(env, f"Deployment {name}")
             assert urlsplit(env["HUB_DATABASE_URL"]).scheme == "postgresql"
             assert env.get("HUB_KAFKA_BOOTSTRAP")
-    assert PROCESSES <= seen, f"k8s misses {PROCESSES - seen}"
+    assert seen >= PROCESSES, f"k8s misses {PROCESSES - seen}"
 
 
 def test_k8s_secrets_are_in_secret_objects_not_config_maps(manifests):
