@@ -21,6 +21,7 @@ from adapters.gateway import GatewayChannel
 from adapters.kafka import KafkaPublisher, ProducerOptions
 from adapters.leases import InProcessLease, Lease, PostgresLease, SqliteLease
 from adapters.loggaps import gap_guard_for
+from adapters.schemalock import schema_setup_lock
 from adapters.smtp import SmtpChannel
 from hub.logging import configure_logging
 from hub.notifications.center import NotificationCenter
@@ -49,7 +50,14 @@ def bootstrap(
     if settings.aggregate_cache_size:
         env["AGGREGATE_CACHE_MAXSIZE"] = str(settings.aggregate_cache_size)
         env["AGGREGATE_CACHE_FASTFORWARD"] = "y"
-    return Scheduling(env=env, clock=clock, max_conflict_retries=settings.max_conflict_retries)
+    with schema_setup_lock(env):
+        return Scheduling(env=env, clock=clock, max_conflict_retries=settings.max_conflict_retries)
+
+
+def setting_up(app: Any) -> Any:
+    """Hold while creating tables on ``app``'s store: processes started together on an empty
+    PostgreSQL schema take turns (``adapters.schemalock``); re-entrant within a process."""
+    return schema_setup_lock(dict(app.env))
 
 
 # -- read models ----------------------------------------------------------------------------
@@ -89,7 +97,8 @@ def build_projector(app: Any, names: Iterable[str] | None = None, settings: Any 
     if unknown:
         raise KeyError(f"unknown projection {', '.join(unknown)}; known: {', '.join(PROJECTIONS)}")
     factory = read_model_factory(app)
-    projections = [PROJECTIONS[n](open_read_model(factory, PROJECTIONS[n]), settings) for n in chosen]
+    with setting_up(app):
+        projections = [PROJECTIONS[n](open_read_model(factory, PROJECTIONS[n]), settings) for n in chosen]
 
     model_cls = PostgresReadModel if type(factory).__module__ == "eventsourcing.postgres" else SQLiteReadModel
     datastore = factory.datastore  # type: ignore[attr-defined]  # both SQL factories have one

@@ -34,7 +34,7 @@ from entrypoints.api.routes import (
     suivi,
 )
 from entrypoints.api.services import ApiServices
-from hub.bootstrap import bootstrap, notification_center
+from hub.bootstrap import bootstrap, notification_center, setting_up
 from hub.imports.service import Imports
 from hub.scheduling.service import Scheduling
 from hub.settings import Settings
@@ -66,16 +66,17 @@ def create_app(scheduling: Scheduling | None = None, settings: Settings | None =
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         owned = scheduling is None
         application = scheduling if scheduling is not None else bootstrap(settings)
-        imports = Imports(application, SOURCES, emr=EmrPull(settings.emr_connections))
-        services = ApiServices(
-            settings=settings,
-            scheduling=application,
-            access=access_store_for(application.recorder),
-            imports=imports,
-            projections=start_projections(application, settings),
-            notifications=notification_center(application, settings),
-            setups=ClinicSetups(application, imports, logo_store_for(application.recorder)),
-        )
+        with setting_up(application):  # servers started together take turns creating tables
+            imports = Imports(application, SOURCES, emr=EmrPull(settings.emr_connections))
+            services = ApiServices(
+                settings=settings,
+                scheduling=application,
+                access=access_store_for(application.recorder),
+                imports=imports,
+                projections=start_projections(application, settings),
+                notifications=notification_center(application, settings),
+                setups=ClinicSetups(application, imports, logo_store_for(application.recorder)),
+            )
         services.imports.resume_running()  # imports interrupted by a stop run again
         app.state.services = services
         try:
