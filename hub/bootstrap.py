@@ -23,6 +23,7 @@ from adapters.leases import InProcessLease, Lease, PostgresLease, SqliteLease
 from adapters.loggaps import gap_guard_for
 from adapters.schemalock import schema_setup_lock
 from adapters.smtp import SmtpChannel
+from hub.follow import LogReader
 from hub.logging import configure_logging
 from hub.notifications.center import NotificationCenter
 from hub.notifications.delivery import DeliveryPolicy, Dispatcher
@@ -31,6 +32,7 @@ from hub.notifications.replies import Replies
 from hub.readmodels.registry import PROJECTIONS
 from hub.readmodels.runner import Projector
 from hub.relay.relay import TRACKING_NAME, Relay, RelayOptions
+from hub.relay.replay import Replay
 from hub.scheduling.service import Scheduling
 from hub.settings import Settings
 from projections.base import ReadModelProjection
@@ -133,16 +135,7 @@ def build_relay(
     settings = settings or Settings()
     app = app or bootstrap(settings, configure_logs=configure_logs)
     if publisher is None and settings.kafka_bootstrap:
-        publisher = KafkaPublisher(
-            ProducerOptions(
-                bootstrap=settings.kafka_bootstrap,
-                partitions=settings.kafka_partitions,
-                replication_factor=settings.relay_replication_factor,
-                send_timeout=settings.relay_send_timeout,
-                max_in_flight=settings.relay_max_in_flight,
-                linger_ms=settings.relay_linger_ms,
-            )
-        )
+        publisher = kafka_publisher(settings)
     options = RelayOptions(
         topic_prefix=settings.kafka_topic_prefix,
         ce_source=settings.relay_ce_source,
@@ -151,6 +144,30 @@ def build_relay(
         backoff_max=settings.relay_backoff_max,
     )
     return Relay(app, publisher, relay_lease(app, settings), gap_guard_for(app.recorder), options)
+
+
+def kafka_publisher(settings: Settings, client_id: str = "hub-relay") -> KafkaPublisher:
+    """A publisher to ``HUB_KAFKA_BOOTSTRAP`` with the relay's producer settings."""
+    return KafkaPublisher(ProducerOptions(
+        bootstrap=settings.kafka_bootstrap,
+        partitions=settings.kafka_partitions,
+        replication_factor=settings.relay_replication_factor,
+        send_timeout=settings.relay_send_timeout,
+        max_in_flight=settings.relay_max_in_flight,
+        linger_ms=settings.relay_linger_ms,
+        client_id=client_id,
+    ))
+
+
+def build_replay(settings: Settings | None = None, topic_prefix: str | None = None, app: Any = None,
+                 publisher: KafkaPublisher | None = None) -> Replay:
+    """``hub relay replay``: the log re-published to ``topic_prefix`` (default the relay's)."""
+    settings = settings or Settings()
+    app = app or bootstrap(settings, configure_logs=False)
+    return Replay(app, publisher or kafka_publisher(settings, client_id="hub-relay-replay"),
+                  LogReader(app.recorder, batch_size=settings.relay_batch_size),
+                  topic_prefix or settings.kafka_topic_prefix, settings.relay_ce_source,
+                  settings.relay_batch_size)
 
 
 # -- patient messages -----------------------------------------------------------------------
