@@ -3,7 +3,7 @@
 PostgreSQL: a session-level advisory lock (``pg_try_advisory_lock``) on a dedicated connection;
 it dies with the relay's process, so a SIGKILLed relay frees it at once.
 SQLite: a lease row with an expiry, renewed on every loop; a killed relay's lease lapses after
-``ttl`` seconds.
+``ttl`` seconds, or at once when its holder ran on this host and its process is gone.
 """
 
 from __future__ import annotations
@@ -44,6 +44,28 @@ class Lease(Protocol):
 
 def default_holder() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+
+
+def holder_is_gone(holder: str) -> bool:
+    """True when ``holder`` (``default_holder()``'s ``host:pid:tag``) names a process of this
+    host that no longer runs (or is a zombie); a holder elsewhere, or unreadable, is not gone."""
+    parts = holder.rsplit(":", 2)
+    if len(parts) != 3 or not parts[1].isdigit():
+        return False
+    host, pid = parts[0], int(parts[1])
+    if host != socket.gethostname() or pid == os.getpid():
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False  # alive, another user's
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as stat:
+            return stat.read().rpartition(")")[2].split()[0] == "Z"  # dead, not yet reaped
+    except OSError:
+        return False
 
 
 class InProcessLease:
@@ -94,6 +116,14 @@ class SqliteLease:
             )
             curs.execute("SELECT holder FROM hub_relay_lease WHERE name = ?", (self.name,))
             row = curs.fetchone()
+            if row is not None and row[0] != self.holder and holder_is_gone(row[0]):
+                # Its process died on this host: no need to wait for the lease to lapse.
+                curs.execute(
+                    "UPDATE hub_relay_lease SET holder = ?, expires_at = ? WHERE name = ? AND holder = ?",
+                    (self.holder, now + self.ttl, self.name, row[0]),
+                )
+                curs.execute("SELECT holder FROM hub_relay_lease WHERE name = ?", (self.name,))
+                row = curs.fetchone()
         held = row is not None and row[0] == self.holder
         self._renewed_at = renewing_at if held else float("-inf")
         return held
