@@ -29,6 +29,7 @@ from hub.notifications.center import NotificationCenter
 from hub.notifications.delivery import DeliveryPolicy, Dispatcher
 from hub.notifications.process import NotificationProcess
 from hub.notifications.replies import Replies
+from hub.readmodels.asof import PointInTime
 from hub.readmodels.registry import PROJECTIONS
 from hub.readmodels.runner import Projector
 from hub.relay.relay import TRACKING_NAME, Relay, RelayOptions
@@ -110,6 +111,20 @@ def build_projector(app: Any, names: Iterable[str] | None = None, settings: Any 
 
     return Projector(app, projections, shadow, batch_size=batch_size, poll_seconds=poll_seconds,
                      on_close=factory.close)
+
+
+def point_in_time(app: Any, name: str, settings: Any = None) -> PointInTime:
+    """Projection ``name`` as of past log positions, each built from the log into a private
+    in-memory SQLite read model (``?as_of_position=``)."""
+    cls = PROJECTIONS[name]
+
+    def open_model() -> tuple[ReadModel, Callable[[], None]]:
+        factory = InfrastructureFactory.construct(Environment("asof", {
+            "PERSISTENCE_MODULE": "eventsourcing.sqlite", "CREATE_TABLE": "y",
+            "SQLITE_DBNAME": f"file:asof-{uuid.uuid4().hex}?mode=memory&cache=shared"}))
+        return open_read_model(factory, cls), factory.close
+
+    return PointInTime(app, cls, open_model, settings)
 
 
 # -- Kafka relay ----------------------------------------------------------------------------

@@ -12,6 +12,7 @@ from typing import Annotated
 
 from fastapi import Depends, Query, Request
 
+from aggregates.errors import InvalidValue
 from entrypoints.api.errors import ApiError
 from hub.bootstrap import build_projector
 from hub.readmodels.runner import Projector
@@ -52,3 +53,13 @@ def read_model(request: Request, projector: Projector, name: str, min_position: 
                            f"position {min_position} yet; retry shortly",
                            projection=name, position=projector.get(name).view.position(projector.source))
     return projector.get(name).view
+
+
+def past_view(request: Request, name: str, position: int) -> ReadModel:
+    """Projection ``name`` as of log position ``position``, built from the log (422 beyond the head)."""
+    past = request.app.state.services.as_of(name)
+    try:
+        past.check(position)
+    except InvalidValue as exc:
+        raise ApiError(422, "position_ahead", exc.message, **exc.details) from None
+    return past.view(position)

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import threading
+from dataclasses import dataclass, field
 
 from adapters.accessstore import AccessStore
+from hub.bootstrap import point_in_time
 from hub.imports.service import Imports
 from hub.notifications.center import NotificationCenter
+from hub.readmodels.asof import PointInTime
 from hub.readmodels.runner import Projector
 from hub.scheduling.service import Scheduling
 from hub.settings import Settings
@@ -24,8 +27,19 @@ class ApiServices:
     projections: Projector
     notifications: NotificationCenter
     setups: ClinicSetups
+    _as_of: dict[str, PointInTime] = field(default_factory=dict)
+    _as_of_lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def as_of(self, name: str) -> PointInTime:
+        """Projection ``name`` as of past positions (``?as_of_position=``), built on first use."""
+        with self._as_of_lock:
+            if name not in self._as_of:
+                self._as_of[name] = point_in_time(self.scheduling, name, self.settings)
+            return self._as_of[name]
 
     def close(self) -> None:
+        for past in self._as_of.values():
+            past.close()
         self.projections.close()
         self.imports.close()
         self.access.close()

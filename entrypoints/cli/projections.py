@@ -8,13 +8,14 @@ import signal
 import sys
 import threading
 from collections.abc import Callable
-from datetime import date
+from datetime import date, datetime
+from uuid import UUID
 from zoneinfo import ZoneInfo
 
 from tqdm import tqdm
 
 from aggregates.errors import InvalidValue
-from hub.bootstrap import bootstrap, build_projector
+from hub.bootstrap import bootstrap, build_projector, point_in_time
 from hub.readmodels.registry import PROJECTIONS
 from hub.settings import Settings
 from projections.queries import SuiviFilter, suivi
@@ -39,6 +40,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     status = actions.add_parser("status", help="each projection's position and lag behind the log")
     status.add_argument("--json", action="store_true", help="one JSON object per projection")
     status.set_defaults(func=show_status)
+
+    past = actions.add_parser("suivi", help="a clinic's Suivi list of one day, now or as it was "
+                                            "at a past log position (built from the log)")
+    past.add_argument("clinic", metavar="CLINIC_ID")
+    past.add_argument("--date", help="local day YYYY-MM-DD (default today)")
+    past.add_argument("--as-of-position", type=int, metavar="N",
+                      help="the list as it was when the log reached position N")
+    past.add_argument("--json", action="store_true", help="one JSON object per row")
+    past.add_argument("--no-progress", action="store_true", help="no progress bar")
+    past.set_defaults(func=show_suivi)
 
 
 def _names(names: list[str]) -> list[str]:
@@ -104,6 +115,37 @@ def show_status(args: argparse.Namespace) -> int:
                               "rebuilding_at": s.rebuilding_at}))
         else:
             print(f"{s.name:<14} position {s.position:>9}  head {s.head:>9}  lag {s.lag:>7}{rebuilding}")
+    return 0
+
+
+def show_suivi(args: argparse.Namespace) -> int:
+    """``hub projections suivi``: from the live read model, or rebuilt from the log up to N."""
+    settings = Settings()
+    zone = ZoneInfo(settings.timezone)
+    try:
+        clinic = UUID(args.clinic)
+        day = date.fromisoformat(args.date) if args.date else datetime.now(zone).date()
+    except ValueError:
+        raise InvalidValue("CLINIC_ID must be a UUID and --date YYYY-MM-DD") from None
+    if args.as_of_position is not None and args.as_of_position < 1:
+        raise InvalidValue("--as-of-position must be a log position, 1 or more")
+    app = bootstrap(settings)
+    bars: list[tqdm] = []
+    if args.as_of_position is None:
+        projector = build_projector(app, ["suivi"], settings)
+        projector.catch_up()
+        model = projector.get("suivi").view
+    else:
+        model = point_in_time(app, "suivi", settings).view(
+            args.as_of_position, progress=_bar("suivi as of", not args.no_progress, bars))
+    for bar in bars:
+        bar.close()
+    for item in suivi(model, SuiviFilter(str(clinic), day), zone, limit=10_000):
+        if args.json:
+            print(json.dumps(item, ensure_ascii=False, default=str))
+        else:
+            print(f"{item['time']}  {item['status']:<9} {item['patient_name']:<28} {item['nam']}  "
+                  f"{item['service'] or ''}  {item['professional'] or ''}")
     return 0
 
 

@@ -12,7 +12,7 @@ from pydantic import BaseModel, Field
 
 from entrypoints.api.deps import require_clinic, require_role
 from entrypoints.api.errors import ApiError, responses
-from entrypoints.api.readmodels import MinPosition, ProjectorDep, read_model
+from entrypoints.api.readmodels import MinPosition, ProjectorDep, past_view, read_model
 from entrypoints.api.schemas import Page, PageParams, page_params
 from hub.access.tokens import Principal, Role
 from projections.queries import SuiviFilter, patient_history, suivi
@@ -81,12 +81,18 @@ def clinic_suivi(
     status: Literal["undefined", "present", "absent", "cancelled"] | None = None,
     source: Literal["emr", "portal", "admin", "citizen"] | None = None,
     min_position: MinPosition = None,
+    as_of_position: Annotated[int | None, Query(
+        ge=1, le=2**62, description="the list as it was when the log reached this position, "
+        "built from the log (its cost grows with the position: an ops and audit tool)")] = None,
 ) -> SuiviPage:
     """The clinic's appointments of one local day, in time order; `after` is the row offset."""
     require_clinic(principal, clinic_id)
     zone = _zone(request)
     day = day or datetime.now(zone).date()
-    model = read_model(request, projector, "suivi", min_position)
+    if as_of_position is not None:
+        model = past_view(request, "suivi", as_of_position)
+    else:
+        model = read_model(request, projector, "suivi", min_position)
     chosen = SuiviFilter(str(clinic_id), day, view, _s(professional_id), _s(service_id), product,
                          status, source)
     items = suivi(model, chosen, zone, limit=page.limit, offset=page.after)
