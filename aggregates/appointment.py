@@ -8,7 +8,7 @@ from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
 
-from aggregates.errors import Conflict
+from aggregates.errors import Conflict, InvalidValue
 from aggregates.values import AttendanceStatus, Language, Source, choice
 
 
@@ -23,6 +23,10 @@ class Appointment(Aggregate):
 
     if TYPE_CHECKING:  # made by ``@event("Booked")`` when the class is defined
         Booked: ClassVar[type[Aggregate.Created]]
+
+    #: Vaccination (V2): the dose this appointment gives, and for a 2nd dose its 1st.
+    dose: int | None = None
+    first_dose_id: UUID | None = None
 
     @classmethod
     def book(
@@ -182,3 +186,31 @@ class Appointment(Aggregate):
     @event("IdentifierAdded")
     def _identifier_added(self, system: str, value: str) -> None:
         self.identifiers.append({"system": system, "value": value})
+
+    # -- doses (V2–V4) ------------------------------------------------------------
+    def record_dose(self, dose: int, first_dose_id: UUID | None = None) -> None:
+        """Say which dose this appointment gives; a 2nd dose names its 1st when known."""
+        self.require_active()
+        if dose < 1:
+            raise InvalidValue("dose must be 1 or more", field="dose")
+        if first_dose_id is not None and (dose < 2 or first_dose_id == self.id):
+            raise InvalidValue("only a later dose follows a 1st dose", field="first_dose_id")
+        if (dose, first_dose_id) != (self.dose, self.first_dose_id):
+            self._dose_recorded(dose=dose, first_dose_id=first_dose_id)
+
+    def correct_product(self, product: str) -> None:
+        """Staff record the product actually given or planned (seed 000 §6, admin mode)."""
+        product = product.strip()
+        if not product:
+            raise InvalidValue("product must not be empty", field="product")
+        if product != self.product:
+            self._product_corrected(product=product)
+
+    @event("DoseRecorded")
+    def _dose_recorded(self, dose: int, first_dose_id: UUID | None) -> None:
+        self.dose = dose
+        self.first_dose_id = first_dose_id
+
+    @event("ProductCorrected")
+    def _product_corrected(self, product: str) -> None:
+        self.product = product
