@@ -82,6 +82,8 @@ def book_second_dose(
     replaced = current if current is not None and current.active else None
     if replaced is not None and (current_slot is None or current_slot.id != replaced.slot_id):
         raise InvalidValue("the current 2nd dose's slot is needed to move it", field="slot_id")
+    if replaced is not None and replaced.slot_id == slot.id:
+        raise Conflict("the 2nd dose is already in that slot", slot_id=str(slot.id))
 
     appointment = Appointment.book(
         clinic_id=slot.clinic_id,
@@ -100,9 +102,8 @@ def book_second_dose(
     changed: list[Aggregate] = [appointment, slot, course]
     if replaced is not None and current_slot is not None:
         replaced.cancel(REBOOK_REASON)
-        freed = slot if current_slot.id == slot.id else current_slot
-        freed.release(replaced.id, replaced.product, application_type)
-        changed.extend(a for a in (replaced, freed) if a not in changed)
+        current_slot.release(replaced.id, replaced.product, application_type)
+        changed.extend((replaced, current_slot))
         course.rebook(2, replaced.id, appointment.id)
     else:
         course.book(2, appointment.id, current_active=False)
