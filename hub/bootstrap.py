@@ -23,6 +23,8 @@ from adapters.leases import InProcessLease, Lease, PostgresLease, SqliteLease
 from adapters.loggaps import gap_guard_for
 from adapters.schemalock import schema_setup_lock
 from adapters.smtp import SmtpChannel
+from aggregates.doses import DoseIntervals
+from aggregates.eligibility import TargetGroup
 from hub.follow import LogReader
 from hub.logging import configure_logging
 from hub.notifications.center import NotificationCenter
@@ -36,6 +38,10 @@ from hub.relay.relay import TRACKING_NAME, Relay, RelayOptions
 from hub.relay.replay import Replay
 from hub.scheduling.service import Scheduling
 from hub.settings import Settings
+from hub.vaccination.invitations import Invitations
+from hub.vaccination.records import DoseRecords
+from hub.vaccination.self_service import SelfService, SelfServicePolicy
+from hub.vaccination.service import Vaccination
 from projections.base import ReadModelProjection
 from projections.readmodel import SHADOW, PostgresReadModel, ReadModel, SQLiteReadModel
 
@@ -221,4 +227,24 @@ def notification_center(app: Scheduling, settings: Settings | None = None,
         dispatcher=Dispatcher(app, channels_from(settings) if channels is None else channels, zone,
                               policy, clock),
         replies=Replies(app, policy.link_secret, clock),
+    )
+
+
+# -- 2nd-dose rescheduling ------------------------------------------------------------------
+def vaccination(app: Scheduling, settings: Settings | None = None,
+                channels: dict[str, Channel] | None = None) -> Vaccination:
+    """Doses, invitations and the citizen's self-service on ``app`` (codes go out through
+    ``channels``, by default the configured ones)."""
+    settings = settings or Settings()
+    records = DoseRecords(app, DoseIntervals.parse(settings.dose_intervals))
+    policy = SelfServicePolicy(
+        code_minutes=settings.self_service_code_minutes,
+        codes_per_window=settings.self_service_codes_per_hour,
+        target_group=TargetGroup(min_age_years=settings.self_service_min_age),
+    )
+    return Vaccination(
+        records=records,
+        invitations=Invitations(app, records, settings.timezone, settings.public_url),
+        self_service=SelfService(app, records, channels_from(settings) if channels is None else channels,
+                                 policy),
     )

@@ -82,6 +82,17 @@ class Settings(BaseSettings):
     #: ``hub notifications run`` loop pause between rounds.
     poll_seconds: float = Field(default=5, gt=0)
 
+    # -- 2nd-dose rescheduling (docs/vaccination.md) ----------------------------------------
+    #: Prescribed days from the 1st dose to the 2nd, over the defaults, e.g.
+    #: ``Pfizer-BioNTech=21-112,Moderna=28-112,AstraZeneca=56`` (``PRODUCT=MIN[-MAX]``).
+    dose_intervals: str = ""
+    #: Lifetime of a self-service confirmation code (minutes).
+    self_service_code_minutes: int = Field(default=10, ge=1, le=60)
+    #: Codes one NAM, or one address, may ask for per hour.
+    self_service_codes_per_hour: int = Field(default=5, ge=1, le=100)
+    #: Target group of the self-service (seed 000 §6): minimum age in years.
+    self_service_min_age: int = Field(default=12, ge=0, le=130)
+
     # -- Kafka relay (``HUB_RELAY_*``, docs/relay.md); the defaults suit production -------
     relay_batch_size: int = Field(default=500, ge=1, le=10_000)
     relay_poll_interval: float = Field(default=0.05, gt=0, le=10)
@@ -106,6 +117,18 @@ class Settings(BaseSettings):
                 "HUB_DATABASE_URL must start with sqlite:///, postgresql:// or memory://"
             )
         return url
+
+    @field_validator("dose_intervals")
+    @classmethod
+    def _known_intervals(cls, text: str) -> str:
+        from aggregates.doses import DoseIntervals
+        from aggregates.errors import InvalidValue
+
+        try:
+            DoseIntervals.parse(text)
+        except InvalidValue as exc:
+            raise ValueError(f"HUB_DOSE_INTERVALS: {exc.message}") from None
+        return text
 
     @field_validator("timezone")
     @classmethod

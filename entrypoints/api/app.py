@@ -32,9 +32,11 @@ from entrypoints.api.routes import (
     setups,
     slots,
     suivi,
+    vaccination,
 )
 from entrypoints.api.services import ApiServices
 from hub.bootstrap import bootstrap, notification_center, setting_up
+from hub.bootstrap import vaccination as vaccination_services
 from hub.imports.service import Imports
 from hub.scheduling.service import Scheduling
 from hub.settings import Settings
@@ -43,7 +45,7 @@ from hub.setup.service import ClinicSetups
 #: Every router of the API, in the order of the OpenAPI document; add yours here.
 ROUTERS = tuple(module.router for module in (
     health, clinics, hl7, imports, feeds, fhir, notifications, suivi, availability, events,
-    professionals, services, slots, appointments, patients, setups,
+    professionals, services, slots, appointments, patients, setups, vaccination,
 )) + (setups.clinic_logo_router,)
 
 DESCRIPTION = """The appointment hub's native API (CONTRACT `/v1/...`).
@@ -76,6 +78,7 @@ def create_app(scheduling: Scheduling | None = None, settings: Settings | None =
                 projections=start_projections(application, settings),
                 notifications=notification_center(application, settings),
                 setups=ClinicSetups(application, imports, logo_store_for(application.recorder)),
+                vaccination=vaccination_services(application, settings),
             )
         services.imports.resume_running()  # imports interrupted by a stop run again
         app.state.services = services

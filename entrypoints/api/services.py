@@ -14,6 +14,7 @@ from hub.readmodels.runner import Projector
 from hub.scheduling.service import Scheduling
 from hub.settings import Settings
 from hub.setup.service import ClinicSetups
+from hub.vaccination.service import Vaccination
 
 
 @dataclass
@@ -27,6 +28,7 @@ class ApiServices:
     projections: Projector
     notifications: NotificationCenter
     setups: ClinicSetups
+    vaccination: Vaccination
     _as_of: dict[str, PointInTime] = field(default_factory=dict)
     _as_of_lock: threading.Lock = field(default_factory=threading.Lock)
 

@@ -19,6 +19,7 @@ from uuid import UUID, uuid4
 from zoneinfo import ZoneInfo
 
 import structlog
+from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import RecordConflictError
 
 from adapters.channels import Channel, DeliveryFailed, Outgoing
@@ -40,6 +41,8 @@ log = structlog.get_logger("hub.notifications.delivery")
 
 WATERMARK = "notifications.delivery"
 PLANNED_TOPIC = "aggregates.notification:Notification.Planned"
+#: The kinds that make an appointment's communication status (N3); others (invitations) don't.
+COMMUNICATION_KINDS = ("confirmation", "reminder", "modification", "cancellation")
 SENDER = Actor(subject="notifications", role="admin", channel="delivery")
 
 
@@ -200,9 +203,11 @@ class Dispatcher:
             n.record_sent(attempt_id, at)
             communication = self.app.load(AppointmentCommunication, communication_id(n.appointment_id),
                                           "appointment communication")
-            communication.message_sent(n.id, n.kind, n.channel, n.address, at)
-            changed = [n, communication]
-            if n.channel in ("sms", "phone"):
+            changed: list[Aggregate] = [n]
+            if n.kind in COMMUNICATION_KINDS:  # an invitation (V1) leaves the status as it was
+                communication.message_sent(n.id, n.kind, n.channel, n.address, at)
+                changed.append(communication)
+            if n.channel in ("sms", "phone") and n.kind in COMMUNICATION_KINDS:
                 thread_key = reply_thread_id(n.channel, n.address)
                 if self.app.exists(thread_key):
                     thread = self.app.load(ReplyThread, thread_key, "reply thread")
@@ -216,7 +221,12 @@ class Dispatcher:
         self.app.retrying(run, "record sent")
 
     def message(self, n: Notification) -> Outgoing:
-        """Render a notification (links signed now, valid until the appointment starts)."""
+        """Render a notification (links signed now, valid until the appointment starts); one
+        composed when planned (an invitation) is sent exactly as it was previewed."""
+        if composed := n.details.get("message"):
+            return Outgoing(key=n.id, channel=n.channel, address=n.address, text=composed["text"],
+                            language=n.language, subject=composed.get("subject", ""),
+                            html=composed.get("html", ""))
         links: dict[str, str] = {}
         start = datetime.fromisoformat(n.details["start"]).astimezone(UTC)
         if n.channel == "email" and self.policy.link_secret and n.kind != "cancellation":

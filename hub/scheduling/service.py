@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from uuid import UUID
 
 import structlog
+from eventsourcing.domain import Aggregate
 
 from aggregates.appointment import Appointment
 from aggregates.clinic import Clinic
@@ -147,8 +149,10 @@ class Scheduling(HubApplication):
         source: str,
         language: str | None = None,
         identifiers: list[dict[str, str]] | None = None,
+        also: Callable[[Appointment], list[Aggregate]] | None = None,
     ) -> Written:
-        """Book a patient into a slot; the slot, appointment and patient are saved together."""
+        """Book a patient into a slot; the slot, appointment and patient are saved together
+        (with what ``also`` decides about the new appointment, e.g. its dose)."""
         online = Source(choice(Source, source, "source")).is_online
 
         def run() -> Written:
@@ -173,7 +177,8 @@ class Scheduling(HubApplication):
                 identifiers=identifiers,
             )
             slot.reserve(appointment.id, service.id, service.product, online=online)
-            return Written(appointment.id, self.commit(slot, appointment, *patient_aggregates))
+            more = also(appointment) if also else []
+            return Written(appointment.id, self.commit(slot, appointment, *patient_aggregates, *more))
 
         written = self.retrying(run, "book")
         log.info("appointment booked", appointment_id=str(written.id), slot_id=str(slot_id),

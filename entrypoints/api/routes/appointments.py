@@ -15,7 +15,7 @@ from pydantic import AwareDatetime, BaseModel, Field
 
 from aggregates.appointment import Appointment
 from aggregates.slot import Slot
-from entrypoints.api.deps import Booker, Reader, SchedulingDep, Writer, require_clinic
+from entrypoints.api.deps import Booker, Reader, SchedulingDep, ServicesDep, Writer, require_clinic
 from entrypoints.api.errors import ApiError, responses
 from entrypoints.api.idempotency import IdempotencyKey
 from entrypoints.api.schemas import Strict
@@ -56,6 +56,9 @@ class BookingIn(Strict):
         default=None, description="defaults by role: emr→emr, portal→portal, others→admin")
     language: Literal["fr", "en"] | None = Field(
         default=None, description="language chosen when booking online (notifications)")
+    dose: int | None = Field(
+        default=None, ge=1, le=10, description="vaccination dose (V2); a 2nd dose follows the "
+        "patient's 1st dose of the same clinic (409 `dose_already_booked` if one is active)")
 
 
 class RescheduleIn(Strict):
@@ -91,6 +94,8 @@ class AppointmentOut(BaseModel):
     cancelled: bool
     cancel_reason: str | None
     deleted: bool
+    dose: int | None = None
+    first_dose_id: UUID | None = None
     version: int
 
 
@@ -104,7 +109,7 @@ def appointment_out(a: Appointment) -> AppointmentOut:
         service_id=a.service_id, patient_id=a.patient_id, start=a.start, end=a.end,
         source=a.source, product=a.product, language=a.language, status=a.status,
         cancelled=a.cancelled, cancel_reason=a.cancel_reason, deleted=a.deleted,
-        version=a.version)
+        dose=a.dose, first_dose_id=a.first_dose_id, version=a.version)
 
 
 def _hidden() -> ApiError:
@@ -136,7 +141,7 @@ def booking_source(principal: Principal, requested: str | None) -> str:
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=AppointmentWritten,
              responses=responses(400, 401, 403, 404, 409, 413, 422, 503))
-def book(body: BookingIn, principal: Booker, scheduling: SchedulingDep,
+def book(body: BookingIn, principal: Booker, scheduling: SchedulingDep, services: ServicesDep,
          _key: IdempotencyKey = None) -> AppointmentWritten:
     """Book a patient into a slot; 409 ``slot_full`` when no place is left."""
     source = booking_source(principal, body.source)
@@ -146,7 +151,8 @@ def book(body: BookingIn, principal: Booker, scheduling: SchedulingDep,
         raise _hidden()
     patient = body.patient.model_dump(exclude_none=True)
     patient["birth_date"] = body.patient.birth_date.isoformat()
-    written = scheduling.book(body.slot_id, body.service_id, patient, source, body.language)
+    written = services.vaccination.records.book(body.slot_id, body.service_id, patient, source,
+                                                body.language, body.dose)
     return _written(scheduling, written)
 
 

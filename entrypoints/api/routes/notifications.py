@@ -39,7 +39,7 @@ CenterDep = Annotated[NotificationCenter, Depends(get_center)]
 
 class NotificationOut(BaseModel):
     id: UUID
-    kind: Literal["confirmation", "reminder", "modification", "cancellation"]
+    kind: Literal["confirmation", "reminder", "modification", "cancellation", "invitation"]
     channel: Literal["email", "sms", "phone"]
     address: str
     language: str

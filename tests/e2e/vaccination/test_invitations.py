@@ -1,0 +1,118 @@
+"""Batch invitations (V1) over HTTP on PostgreSQL, sent through real SMTP and a real gateway."""
+
+from __future__ import annotations
+
+from uuid import uuid4
+
+from fastapi.testclient import TestClient
+
+from entrypoints.api.services import ApiServices
+from hub.scheduling.service import Scheduling
+from tests.support.http import Headers
+from tests.support.notifications import Gateway, SmtpSink
+from tests.support.vaccination import Site
+
+
+def url(site: Site) -> str:
+    return f"/v1/clinics/{site.clinic}/invitations"
+
+
+def test_101_selected_is_refused_and_nothing_is_written(vclient: TestClient, pg_app: Scheduling,
+                                                       site: Site, staff: Headers) -> None:
+    head = pg_app.head()
+    body = {"appointment_ids": [str(uuid4()) for _ in range(101)], "message": "advance_date"}
+    answer = vclient.post(url(site), json=body, headers=staff)
+    assert answer.status_code == 422, answer.text
+    error = answer.json()["error"]
+    assert error["code"] == "too_many" and error["details"]["selected"] == 101
+    assert pg_app.head() == head
+
+
+def test_100_invited_with_a_preview_identical_to_what_is_sent(
+    vclient: TestClient, pg_app: Scheduling, services: ApiServices, site: Site, staff: Headers,
+    smtp_sink: SmtpSink,
+) -> None:
+    seconds = [site.vaccinated(n)[1] for n in range(100)]
+    body = {"appointment_ids": [str(s) for s in seconds], "message": "moved_or_cancelled",
+            "preview": True}
+    head = pg_app.head()
+    preview = vclient.post(url(site), json=body, headers=staff)
+    assert preview.status_code == 200, preview.text
+    assert pg_app.head() == head, "a preview wrote something"
+    previewed = preview.json()
+    assert previewed["invited"] == 100 and previewed["batch_id"] is None
+    assert all(i["eligible"] and i["channel"] == "email" and not i["reasons"]
+               for i in previewed["items"])
+
+    sent = vclient.post(url(site), json={**body, "preview": False}, headers=staff)
+    assert sent.status_code == 201, sent.text
+    result = sent.json()
+    assert result["invited"] == 100 and result["batch_id"]
+    assert [i["message"] for i in result["items"]] == [i["message"] for i in previewed["items"]]
+
+    report = services.notifications.run_once()
+    assert report.failed == 0 and report.errors == 0
+    invitations = [m for m in smtp_sink.received if "déplacée ou annulée" in m["Subject"]]
+    assert len(invitations) == 100
+    by_address = {m["To"]: m for m in invitations}
+    for n, item in enumerate(previewed["items"]):
+        mail = by_address[f"c{n}@example.ca"]
+        assert mail["Subject"] == item["message"]["subject"]
+        assert _lines(mail.get_body(("plain",)).get_content()) == item["message"]["text"]
+        assert _lines(mail.get_body(("html",)).get_content()).strip() == item["message"]["html"]
+        assert "https://hub.example.ca/self-service" in item["message"]["text"]
+
+    listed = vclient.get(f"/v1/appointments/{seconds[0]}/notifications", headers=staff).json()
+    assert ("invitation", "email", "sent") in {(i["kind"], i["channel"], i["status"])
+                                               for i in listed["items"]}
+
+
+def test_each_appointment_not_invited_says_every_reason(
+    vclient: TestClient, pg_app: Scheduling, site: Site, staff: Headers, gateway: Gateway,
+    services: ApiServices,
+) -> None:
+    _, ok = site.vaccinated(1)
+    _, by_sms = site.vaccinated(2, email=None)
+    _, absent = site.vaccinated(3, present=False)
+    first, _ = site.vaccinated(4, second=False)
+    _, cancelled = site.vaccinated(5)
+    pg_app.cancel(cancelled)
+    _, unreachable = site.vaccinated(6, email=None, cell=None, phone="4185550000")
+    other = Site(pg_app, services.vaccination.records, name="Autre site")
+    _, elsewhere = other.vaccinated(7)
+    ids = [ok, by_sms, absent, first, cancelled, unreachable, elsewhere, uuid4()]
+    answer = vclient.post(url(site), json={"appointment_ids": [str(i) for i in ids],
+                                           "message": "advance_date"}, headers=staff)
+    assert answer.status_code == 201, answer.text
+    got = {i["appointment_id"]: ([r["code"] for r in i["reasons"]], i["channel"])
+           for i in answer.json()["items"]}
+    assert got[str(ok)] == ([], "email")
+    assert got[str(by_sms)] == ([], "sms")
+    assert got[str(absent)][0] == ["present_at_first_dose"]
+    assert got[str(first)][0] == ["second_dose_in_future", "not_cancelled_nor_present",
+                                  "present_at_first_dose"]  # a 1st dose, given
+    assert got[str(cancelled)][0] == ["not_cancelled_nor_present"]
+    assert got[str(unreachable)][0] == ["email_or_sms"]
+    assert got[str(elsewhere)][0] == got[str(ids[-1])][0] == ["appointment_found"]
+    assert answer.json()["invited"] == 2
+
+    services.notifications.run_once()
+    sms = gateway.to("4185550002")
+    assert len([m for m in sms if "devancer" in m["text"]]) == 1
+
+
+def test_invitations_are_for_the_clinics_staff(vclient: TestClient, site: Site,
+                                               services: ApiServices) -> None:
+    from hub.access.tokens import issue
+
+    _, other = issue(services.access, "clinic_staff", [uuid4()])
+    _, portal = issue(services.access, "portal", [site.clinic])
+    body = {"appointment_ids": [str(uuid4())], "message": "advance_date"}
+    for secret, code in ((other, 403), (portal, 403)):
+        answer = vclient.post(url(site), json=body, headers={"Authorization": f"Bearer {secret}"})
+        assert answer.status_code == code, answer.text
+
+
+def _lines(text: str) -> str:
+    """SMTP carries CRLF line ends; the message was written with LF."""
+    return text.replace("\r\n", "\n")
