@@ -16,6 +16,7 @@ from entrypoints.cli import serve
 from entrypoints.cli.projections import suivi_table
 from entrypoints.demo.directory import import_demo_directory
 from entrypoints.demo.notifications import show_delivery
+from entrypoints.demo.second_dose import second_dose_campaign
 from entrypoints.demo.siu_day import emr_day
 from hub.access.tokens import issue
 from hub.bootstrap import bootstrap
@@ -130,6 +131,7 @@ def run(args: argparse.Namespace) -> int:
     zone = ZoneInfo(settings.timezone)
     rng = random.Random(args.seed)
     clinic_id, day = build_day(app, zone, rng)
+    second_dose_campaign(app, settings)
     show_delivery(app, settings.timezone)
     rows = suivi_table(app, settings, clinic_id, day.date())
     print(f"\nSuivi — {day:%Y-%m-%d} — clinic {clinic_id}")

@@ -6,7 +6,7 @@ acts with the token ``verify`` gave (``Authorization: Bearer <token>``).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
 from typing import Annotated, Any, Literal
 from uuid import UUID
@@ -41,8 +41,9 @@ def get_vaccination(services: ServicesDep) -> Vaccination:
 VaccinationDep = Annotated[Vaccination, Depends(get_vaccination)]
 
 
-def _as_citizen() -> Iterator[None]:
-    """Self-service commands are recorded as done by the citizen, through the self-service."""
+async def _as_citizen() -> AsyncIterator[None]:
+    """Self-service commands are recorded as done by the citizen, through the self-service (set
+    in the request's own context, which the threadpool copies into sync endpoints)."""
     with acting_as(Actor(subject="citizen", role="citizen", channel="self-service")):
         yield
 
