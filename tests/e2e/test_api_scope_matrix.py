@@ -23,6 +23,8 @@ PUBLIC_ROUTES = {
     ("POST", "/v1/webhooks/sms"),  # gateway webhooks, HMAC-signed
     ("POST", "/v1/webhooks/phone"),
     ("GET", "/v1/clinics/{clinic_id}/logo"),  # a clinic's logo, shown by booking portals
+    ("POST", "/v1/self-service/lookup"),  # citizens: NAM or coupon + phone, then a one-time code
+    ("POST", "/v1/self-service/{request_id}/verify"),
 }
 SCOPED_ROLES = ("emr", "portal", "clinic_staff")
 #: The hub's own resources: with another clinic's id in the path they answer 403 or 404.
