@@ -61,6 +61,10 @@ def _bodies(other: HttpClinic, mine: HttpClinic) -> dict[tuple[str, str], dict]:
         ("POST", "/v1/appointments/{appointment_id}/cancel"): {"reason": "x"},
         ("POST", "/v1/appointments/{appointment_id}/status"): {"status": "present"},
         ("POST", "/v1/appointments/{appointment_id}/service"): {"service_id": other.desk},
+        ("POST", "/v1/appointments/{appointment_id}/product"): {"product": "Moderna"},
+        ("POST", "/v1/clinics/{clinic_id}/invitations"): {
+            "appointment_ids": [other.appointment], "message": "advance_date", "preview": True},
+        ("POST", "/v1/self-service/rebook"): {"slot_id": other.slot},  # a staff token: 401
     }
 
 
