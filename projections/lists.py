@@ -34,3 +34,16 @@ def suivi_choices(model: ReadModel, clinic_id: str) -> dict[str, list[dict[str, 
                            "WHERE clinic_id = %s AND product IS NOT NULL ORDER BY product", [clinic_id])
     return {"professionals": professionals, "services": services,
             "products": [{"id": p["id"], "name": p["id"]} for p in products]}
+
+
+def appointment_names(model: ReadModel, appointment_ids: list[str]) -> dict[str, dict[str, Any]]:
+    """Patient name and start of each appointment (the Suivi's), by appointment id."""
+    if not appointment_ids:
+        return {}
+    marks = ", ".join("%s" for _ in appointment_ids)
+    rows = model.query("SELECT a.appointment_id, a.start_at, p.first_name, p.last_name "
+                       "FROM {suivi_appointments} a LEFT JOIN {suivi_patients} p "
+                       f"ON p.patient_id = a.patient_id WHERE a.appointment_id IN ({marks})",
+                       appointment_ids)
+    return {r["appointment_id"]: {"name": " ".join(x for x in (r["first_name"], r["last_name"]) if x),
+                                  "start_at": r["start_at"]} for r in rows}

@@ -122,6 +122,7 @@ def _suivi(visit: Visit, chosen: SuiviFilter, status: int = 200, done: str | Non
     return render(visit, "suivi.html", status=status, clinic={"id": chosen.clinic_id, "name": name},
                   chosen=chosen, rows=rows, choices=suivi_choices(model, chosen.clinic_id),
                   views=SUIVI_VIEWS, statuses=STATUSES, sources=SOURCES, done=done, error=error,
+                  batch=visit.principal is not None and visit.principal.role in ROLE_SOURCES,
                   back=f"/console/clinics/{chosen.clinic_id}/suivi?" + urlencode(query))
 
 

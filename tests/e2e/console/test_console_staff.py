@@ -55,7 +55,7 @@ def test_staff_follow_the_day(page: Page, console: Console, output_path: str) ->
     emr = emr_rows.count()
     assert 0 < emr < total
     for i in range(emr):
-        expect(emr_rows.nth(i).locator("td").nth(5)).to_have_text("DMÉ")
+        expect(emr_rows.nth(i).locator("td").nth(6)).to_have_text("DMÉ")
     page.get_by_label("Provenance").select_option(label="Tous")
     page.get_by_label("Liste").select_option(label="Tous les rendez-vous sans annulation")
     page.get_by_role("button", name="Appliquer").click()
