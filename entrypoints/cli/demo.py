@@ -14,7 +14,7 @@ from aggregates.errors import DomainError
 from aggregates.slot import Slot
 from entrypoints.cli import serve
 from entrypoints.cli.projections import suivi_table
-from entrypoints.demo.directory import import_demo_directory
+from entrypoints.demo.directory import create_demo_clinic
 from entrypoints.demo.notifications import show_delivery
 from entrypoints.demo.second_dose import second_dose_campaign
 from entrypoints.demo.siu_day import emr_day
@@ -62,11 +62,10 @@ def demo_patient(rng: random.Random, n: int) -> dict[str, object]:
 def build_day(app: Scheduling, zone: ZoneInfo, rng: random.Random) -> tuple[UUID, datetime]:
     """A public-health clinic, its staff and services, a day of slots and its bookings."""
     runs = app.head()
-    clinic = app.register_clinic(
-        f"Clinique des Érables (démo {runs})",
+    clinic_id, ids = create_demo_clinic(  # through the setup wizard; staff and services from its EMR
+        app, f"Clinique des Érables (démo {runs})",
         {"street": "1200 boul. René-Lévesque", "city": "Québec", "province": "QC",
          "postal_code": "G1R 2B5"}, "418-555-0100", "public_health")
-    ids = import_demo_directory(app, clinic.id)  # staff and services arrive as FHIR Bundles
     gp, nurse, specialist = ids["gp"], ids["nurse"], ids["specialist"]
     consult, phone, vaccine = ids["consult"], ids["phone"], ids["vaccine"]
     day = (datetime.now(zone) + timedelta(days=1)).date()
@@ -79,7 +78,7 @@ def build_day(app: Scheduling, zone: ZoneInfo, rng: random.Random) -> tuple[UUID
         ):
             for quarter in (0, 30):
                 start = datetime.combine(day, time(hour, quarter), zone)
-                slots.append(app.open_slot(clinic.id, who, start, start + timedelta(minutes=30),
+                slots.append(app.open_slot(clinic_id, who, start, start + timedelta(minutes=30),
                                            capacity, services, products,
                                            locked=(hour == 11 and who == gp)).id)
     sources = ["emr", "portal", "admin", "citizen"]
@@ -108,8 +107,8 @@ def build_day(app: Scheduling, zone: ZoneInfo, rng: random.Random) -> tuple[UUID
     for appointment_id in still_booked[:7]:
         app.set_status(appointment_id, "present")
     app.set_status(still_booked[7], "absent")
-    emr_day(app, clinic.id, datetime.combine(day, time(0), zone), zone)  # EMR agenda as HL7 SIU
-    return clinic.id, datetime.combine(day, time(0), zone)
+    emr_day(app, clinic_id, datetime.combine(day, time(0), zone), zone)  # EMR agenda as HL7 SIU
+    return clinic_id, datetime.combine(day, time(0), zone)
 
 
 def print_table(rows: list[dict[str, str]]) -> None:
@@ -131,6 +130,8 @@ def run(args: argparse.Namespace) -> int:
     zone = ZoneInfo(settings.timezone)
     rng = random.Random(args.seed)
     clinic_id, day = build_day(app, zone, rng)
+    print(f"Clinic {clinic_id} created through the setup wizard (six steps; staff and services "
+          f"pulled from its EMR; logo at /v1/clinics/{clinic_id}/logo)")
     second_dose_campaign(app, settings)
     show_delivery(app, settings.timezone)
     rows = suivi_table(app, settings, clinic_id, day.date())
