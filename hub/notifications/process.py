@@ -33,8 +33,10 @@ from aggregates.notification_rules import Contacts, Situation, Trigger, plan
 from aggregates.patient import Patient
 from aggregates.professional import Professional
 from aggregates.service import Service
+from aggregates.values import Source
 from hub.actor import Actor, acting_as
 from hub.application import HubApplication
+from hub.emr.vendors import load_profiles
 from hub.follow import LogFollower
 
 log = structlog.get_logger("hub.notifications")
@@ -124,7 +126,8 @@ class NotificationProcess:
             trigger=trigger, now=now, start=appointment.start, category=service.category,
             professional_type=professional.type, contacts=Contacts(**patient.contacts()),
             language=language, zone=self.zone,
-            portal_notifies_itself=self._portal_notifies(communication.booked_by, appointment.source),
+            portal_notifies_itself=self._portal_notifies(communication.booked_by, appointment.source,
+                                                          appointment.identifiers),
             was_cancelled=bool(getattr(event, "was_cancelled", False)),
         ))
         details = {
@@ -162,9 +165,14 @@ class NotificationProcess:
                 withdrawn.append(notification)
         return withdrawn
 
-    def _portal_notifies(self, booked_by: str | None, source: str) -> bool:
-        """N4: a setting for the booking token's subject, else for its source (``portal``)."""
-        for key in (booked_by, source):
+    def _portal_notifies(self, booked_by: str | None, source: str,
+                         identifiers: list[dict[str, str]] | None = None) -> bool:
+        """N4: a setting for the booking token's subject, else for the portal whose appointment
+        identifier the booking carries (vendor profiles; set by the setup wizard for the portals
+        that message their own bookings), else for its source (``portal``)."""
+        online = Source(source).is_online if source in set(Source) else False
+        named = load_profiles().portals_named_by(identifiers or []) if online else []
+        for key in (booked_by, *named, source):
             if key and self.app.exists(portal_setting_id(key)):
                 setting = self.app.load(PortalCommunication, portal_setting_id(key), "portal")
                 return setting.notifies_itself

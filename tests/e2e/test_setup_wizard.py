@@ -284,3 +284,11 @@ def test_only_admins_run_the_wizard(wizard: TestClient, admin: Headers,
     refused = wizard.post("/v1/setups", json={}, headers={"Authorization": f"Bearer {secret}"})
     assert refused.status_code == 403
     assert wizard.post("/v1/setups", json={}).status_code == 401
+
+
+def test_each_portal_reads_its_own_feed(wizard: TestClient) -> None:
+    manifest = ok(wizard.get("/fhir/r4/$bulk-publish?portal=rvsq"))
+    assert all(o["url"].endswith("?portal=rvsq") for o in manifest["output"])
+    assert wizard.get("/fhir/r4/$bulk-publish/Slot.ndjson?portal=pomelo").status_code == 200
+    unknown = wizard.get("/fhir/r4/$bulk-publish?portal=doctolib")
+    assert unknown.status_code == 400 and "unknown portal" in unknown.text

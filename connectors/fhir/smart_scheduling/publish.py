@@ -40,8 +40,11 @@ class Publication:
         return {"Location": self.locations, "Schedule": self.schedules, "Slot": self.slots}[resource_type]
 
 
-def manifest(base: str, transaction_time: datetime, clinic_id: UUID | None = None) -> dict[str, Any]:
-    query = f"?{urlencode({'clinic': str(clinic_id)})}" if clinic_id else ""
+def manifest(base: str, transaction_time: datetime, clinic_id: UUID | None = None,
+             portal: str | None = None) -> dict[str, Any]:
+    params = {k: v for k, v in (("clinic", str(clinic_id) if clinic_id else None),
+                                ("portal", portal)) if v}
+    query = f"?{urlencode(params)}" if params else ""
     return {
         "transactionTime": transaction_time.isoformat(),
         "request": f"{base}/$bulk-publish{query}",
@@ -57,11 +60,13 @@ def ndjson(items: list[dict[str, Any]]) -> str:
 
 
 def publication(
-    reads: StoreReads, now: datetime, clinic_id: UUID | None = None, booking_link: str = ""
+    reads: StoreReads, now: datetime, clinic_id: UUID | None = None, booking_link: str = "",
+    portal: str | None = None,
 ) -> Publication:
-    """Future, unlocked slots that accept at least one online service, of active clinics."""
+    """Future, unlocked slots that accept at least one online service, of active clinics that
+    publish to ``portal`` (a booking portal's own feed) or to some portal (``None``)."""
     scope = frozenset({clinic_id}) if clinic_id else None
-    clinics = {c.id: c for c in reads.clinics(scope) if c.active}
+    clinics = {c.id: c for c in reads.clinics(scope) if c.active and publishes(c, portal)}
     services = {s.id: s for s in reads.services(scope) if s.online and s.clinic_id in clinics}
     professionals = {p.id: p for p in reads.professionals(scope)}
     out = Publication()
@@ -89,6 +94,14 @@ def publication(
     used = {p.clinic_id for p in professionals.values() if p.id in products}
     out.locations = [_location(clinics[c]) for c in clinics if c in used]
     return out
+
+
+def publishes(clinic: Clinic, portal: str | None) -> bool:
+    """A clinic set up by the wizard shows its availability to the portals it chose, and only
+    to them (none chosen: nowhere); a clinic created otherwise, to every portal."""
+    if portal is None:
+        return clinic.portals is None or bool(clinic.portals)
+    return clinic.publishes_to(portal)
 
 
 def _schedule(professional: Professional, products: list[str], immunizing: bool) -> dict[str, Any]:

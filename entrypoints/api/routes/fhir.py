@@ -29,6 +29,7 @@ from connectors.fhir.smart_scheduling.publish import FILE_TYPES, manifest, ndjso
 from entrypoints.api.deps import Booker, Reader, SchedulingDep
 from entrypoints.api.errors import ApiError
 from hub.access.tokens import ROLE_SOURCE, Principal, Role
+from hub.emr.vendors import load_profiles
 from hub.scheduling.reads import StoreReads
 
 log = structlog.get_logger("entrypoints.api.fhir")
@@ -127,11 +128,24 @@ def _clinic_param(request: Request) -> UUID | None:
     return uuid_of(value, "clinic") if value else None
 
 
+def _portal_param(request: Request) -> str | None:
+    """``?portal=KEY``: that booking portal's own feed (the clinics that chose it, W1)."""
+    value = request.query_params.get("portal")
+    if value is None:
+        return None
+    known = [p.key for p in load_profiles().portals()]
+    if value not in known:
+        raise FhirError(400, "invalid", f"unknown portal {value!r}; portals: {', '.join(known)}",
+                        code="invalid_value")
+    return value
+
+
 @router.get("/$bulk-publish", summary="SMART Scheduling Links manifest (public)",
             responses={200: {"content": {"application/json": {}}}, **outcomes(400, 503)})
 def bulk_publish(request: Request, scheduling: SchedulingDep) -> Response:
     settings = request.app.state.services.settings
-    body = manifest(base_url(request), datetime.now(UTC).replace(microsecond=0), _clinic_param(request))
+    body = manifest(base_url(request), datetime.now(UTC).replace(microsecond=0), _clinic_param(request),
+                    _portal_param(request))
     return Response(json.dumps(body), media_type="application/json",
                     headers={"Cache-Control": f"public, max-age={settings.smart_max_age}"})
 
@@ -144,7 +158,7 @@ def bulk_publish_file(resource_type: str, request: Request, scheduling: Scheduli
                         code="not_found")
     settings = request.app.state.services.settings
     published = publication(StoreReads(scheduling), datetime.now(UTC), _clinic_param(request),
-                            settings.smart_booking_link)
+                            settings.smart_booking_link, _portal_param(request))
     return Response(ndjson(published.of(resource_type)), media_type="application/fhir+ndjson",
                     headers={"Cache-Control": f"public, max-age={settings.smart_max_age}"})
 

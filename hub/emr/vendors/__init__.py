@@ -89,6 +89,12 @@ class VendorProfiles(BaseModel):
     def portals(self) -> list[VendorProfile]:
         return [p for p in self.profiles.values() if p.kind == "portal"]
 
+    def portals_named_by(self, identifiers: list[dict[str, str]]) -> list[str]:
+        """The booking portals whose appointment identifier system an appointment carries
+        (``urn:portal:rvsq`` → ``rvsq``): who booked it, for N4."""
+        systems = {i.get("system") for i in identifiers}
+        return [p.key for p in self.portals() if p.identifier_systems.get("appointment") in systems]
+
     def for_sending_application(self, application: str) -> Hl7v2Mapping:
         """The HL7 v2 mapping of the vendor that sends as MSH-3 ``application``, else defaults."""
         wanted = application.strip().upper()
