@@ -171,6 +171,17 @@ class ClinicSetups:
         """The setup, with the outcome of imports that ended meanwhile recorded."""
         return self.settle(setup_id)
 
+    def view(self, setup_id: UUID) -> tuple[ClinicSetup, dict[str, dict[str, Any] | None]]:
+        """The setup and its imports' reports, agreeing with each other (an import that ends
+        between the two reads is recorded on the setup before answering)."""
+        for _ in range(3):
+            setup = self.settle(setup_id)
+            reports = {kind: self.import_report(setup, kind) for kind in IMPORT_KINDS}
+            if all(r is None or r["status"] == setup.imports[k]["status"]
+                   for k, r in reports.items()):
+                break
+        return setup, reports
+
     def import_report(self, setup: ClinicSetup, kind: str) -> dict[str, Any] | None:
         current = setup.imports.get(kind)
         if current is None:

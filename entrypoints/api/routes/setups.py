@@ -129,6 +129,8 @@ def _imports(reports: dict[str, dict[str, Any] | None]) -> SetupImports:
 
 
 def setup_out(setups: ClinicSetups, setup: ClinicSetup) -> SetupOut:
+    """The setup as answered: progress, what the steps gathered, its imports."""
+    setup, reports = setups.view(setup.id)
     logo = setup.logo
     return SetupOut(
         id=setup.id, steps=[Step(**s) for s in setup.steps], current_step=setup.current_step,
@@ -136,7 +138,7 @@ def setup_out(setups: ClinicSetups, setup: ClinicSetup) -> SetupOut:
         clinic=setup.clinic, portals=setup.portals, emr=setup.emr,
         logo=LogoOut(url=f"/v1/setups/{setup.id}/logo", **logo) if logo else None,
         alert=Alert(**EMR_ALERT) if setup.emr_alert else None,
-        imports=_imports({k: setups.import_report(setup, k) for k in ("staff", "services")}),
+        imports=_imports(reports),
         acknowledged=setup.acknowledged, completed=setup.completed,
         clinic_id=setup.clinic_id if setup.completed else None,
     )
