@@ -28,9 +28,12 @@ TOKEN_TTL_MINUTES = 30
 HASH_ITERATIONS = 20_000
 
 
-def digest(secret: str, salt: bytes, iterations: int) -> str:
-    """PBKDF2-SHA256 of a code or token: what the store keeps instead of the secret."""
-    return hashlib.pbkdf2_hmac("sha256", secret.encode(), salt, iterations).hex()
+def digest(secret: str, salt: bytes, iterations: int, key: bytes = b"") -> str:
+    """PBKDF2-SHA256 of a code or token: what the store keeps instead of the secret. With the
+    server's ``key`` (never stored) it is also an HMAC, so the store and Kafka hold nothing a
+    6-digit code could be guessed from offline."""
+    raw = hashlib.pbkdf2_hmac("sha256", secret.encode(), salt, iterations)
+    return hmac.new(key, raw, "sha256").hexdigest() if key else raw.hex()
 
 
 class Outcome(StrEnum):
@@ -82,6 +85,7 @@ class CodeVerification(Aggregate):
         now: datetime,
         ttl_minutes: int = DEFAULT_CODE_TTL_MINUTES,
         iterations: int = HASH_ITERATIONS,
+        key: bytes = b"",
     ) -> CodeVerification:
         if channel not in ("email", "sms"):
             raise InvalidValue("a code goes by e-mail or SMS", field="channel")
@@ -94,7 +98,7 @@ class CodeVerification(Aggregate):
             channel=channel,
             salt=salt.hex(),
             iterations=iterations,
-            code_hash=digest(code, salt, iterations),
+            code_hash=digest(code, salt, iterations, key),
             expires_at=now + timedelta(minutes=ttl_minutes),
         )
 
@@ -132,14 +136,15 @@ class CodeVerification(Aggregate):
     def tries_left(self) -> int:
         return max(0, MAX_WRONG_TRIES - self.wrong_tries)
 
-    def _matches(self, secret: str, expected: str | None) -> bool:
+    def _matches(self, secret: str, expected: str | None, key: bytes) -> bool:
         if expected is None:
             return False
-        found = digest(secret, bytes.fromhex(self.salt), self.iterations)
+        found = digest(secret, bytes.fromhex(self.salt), self.iterations, key)
         return hmac.compare_digest(found, expected)
 
-    def try_code(self, code: str, now: datetime, token: str) -> Outcome:
-        """Try a code; a right one keeps ``token``'s hash for the rebooking.
+    def try_code(self, code: str, now: datetime, token: str, key: bytes = b"") -> Outcome:
+        """Try a code; a right one keeps ``token``'s hash for the rebooking. ``key``: the
+        server's, as when the code was requested.
 
         Wrong tries are recorded (so the caller saves, then refuses): the 5th locks.
         """
@@ -151,9 +156,9 @@ class CodeVerification(Aggregate):
             return Outcome.USED
         if now >= self.expires_at:
             return Outcome.EXPIRED
-        if self._matches(code.strip(), self.code_hash):
+        if self._matches(code.strip(), self.code_hash, key):
             self._code_accepted(
-                token_hash=digest(token, bytes.fromhex(self.salt), self.iterations),
+                token_hash=digest(token, bytes.fromhex(self.salt), self.iterations, key),
                 token_expires_at=now + timedelta(minutes=TOKEN_TTL_MINUTES),
                 at=now,
             )
@@ -176,18 +181,18 @@ class CodeVerification(Aggregate):
             return CodeExpired("this code has expired; ask for a new one")
         return CodeRefused("this request was already used; start again")
 
-    def authorize(self, token: str, now: datetime) -> None:
+    def authorize(self, token: str, now: datetime, key: bytes = b"") -> None:
         """Allow a rebooking with ``token``, or raise ``TokenRefused``."""
         if self.locked or not self.verified or self.used_by is not None:
             raise TokenRefused("this self-service session is not open; identify yourself again")
         if self.token_expires_at is None or now >= self.token_expires_at:
             raise TokenRefused("this self-service session has expired; identify yourself again")
-        if not self._matches(token, self.token_hash):
+        if not self._matches(token, self.token_hash, key):
             raise TokenRefused("this self-service token is not valid")
 
-    def complete(self, appointment_id: UUID, token: str, now: datetime) -> None:
+    def complete(self, appointment_id: UUID, token: str, now: datetime, key: bytes = b"") -> None:
         """The rebooking was made: the token is spent (saved with the new appointment)."""
-        self.authorize(token, now)
+        self.authorize(token, now, key)
         self._completed(appointment_id=appointment_id, at=now)
 
     @event("CodeAccepted")

@@ -241,6 +241,7 @@ def vaccination(app: Scheduling, settings: Settings | None = None,
         code_minutes=settings.self_service_code_minutes,
         codes_per_window=settings.self_service_codes_per_hour,
         target_group=TargetGroup(min_age_years=settings.self_service_min_age),
+        key=settings.self_service_key.get_secret_value().encode(),
     )
     return Vaccination(
         records=records,

@@ -92,6 +92,9 @@ class Settings(BaseSettings):
     self_service_codes_per_hour: int = Field(default=5, ge=1, le=100)
     #: Target group of the self-service (seed 000 §6): minimum age in years.
     self_service_min_age: int = Field(default=12, ge=0, le=130)
+    #: Server key mixed into the stored hashes of self-service codes and tokens (set it in
+    #: production: without it, someone reading the log could guess a live code offline).
+    self_service_key: SecretStr = SecretStr("")
 
     # -- Kafka relay (``HUB_RELAY_*``, docs/relay.md); the defaults suit production -------
     relay_batch_size: int = Field(default=500, ge=1, le=10_000)

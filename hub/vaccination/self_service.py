@@ -69,6 +69,8 @@ class SelfServicePolicy:
     codes_per_window: int = 5
     window: timedelta = timedelta(hours=1)
     target_group: TargetGroup = TargetGroup()
+    #: The server's key for the code and token hashes (``HUB_SELF_SERVICE_KEY``; never stored).
+    key: bytes = b""
 
 
 @dataclass(frozen=True)
@@ -144,7 +146,7 @@ class SelfService:
                 quota.take(now, self.policy.codes_per_window, self.policy.window)
             request = CodeVerification.request(
                 patient.id, course.appointment_for(1), course.appointment_for(2), channel, code,
-                secrets.token_bytes(16), now, self.policy.code_minutes)
+                secrets.token_bytes(16), now, self.policy.code_minutes, key=self.policy.key)
             return request, self.app.commit(request, *quotas)
 
         request, position = self.app.retrying(run, "self-service lookup")
@@ -203,7 +205,7 @@ class SelfService:
 
         def run() -> CodeVerification:
             request = self.app.load(CodeVerification, request_id, "self-service request")
-            outcome = request.try_code(code, self.app.clock(), secret)
+            outcome = request.try_code(code, self.app.clock(), secret, self.policy.key)
             self.app.commit(request)
             refused = request.refusal(outcome)
             if refused is not None:
@@ -263,7 +265,7 @@ class SelfService:
 
         def run() -> Rebooked:
             request = self._request(request_id)
-            request.authorize(secret, now)
+            request.authorize(secret, now, self.policy.key)
             if not details_confirmed:
                 raise ProductDeclaredWrong()
             patient = self.app.load(Patient, request.patient_id, "patient")
@@ -288,7 +290,7 @@ class SelfService:
             if contacts:  # only these may change (seed 000 §5, "formulaire pré-complété")
                 patient.update([], contacts, now.date())
                 changed.append(patient)
-            request.complete(new.id, secret, now)
+            request.complete(new.id, secret, now, self.policy.key)
             position = self.app.commit(*changed, request)
             replaced = booking.replaced.id if booking.replaced else None
             return Rebooked(new.id, replaced, position)
@@ -315,7 +317,7 @@ class SelfService:
         request_id, secret = _parse(token)
         now = self.app.clock()
         request = self._request(request_id)
-        request.authorize(secret, now)
+        request.authorize(secret, now, self.policy.key)
         first, _ = self._doses(request.patient_id)
         if first is None:
             raise FirstDoseNotRecorded()

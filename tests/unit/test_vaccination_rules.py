@@ -256,3 +256,17 @@ def test_quota_refuses_past_the_limit_and_frees_with_time() -> None:
     assert refused.value.details["retry_after_seconds"] == 50 * 60 + 1
     quota.take(NOW + timedelta(minutes=61), 3, window)
     assert "ROBC" not in repr([e.__dict__ for e in quota.collect_events()])
+
+
+def test_with_the_servers_key_the_stored_hash_is_keyed() -> None:
+    """Without the key (never stored), the log holds nothing to guess a code from offline."""
+    keyed = CodeVerification.request(uuid4(), None, None, "sms", "123456", b"saltsalt", NOW,
+                                     iterations=10, key=b"server-key")
+    plain = CodeVerification.request(uuid4(), None, None, "sms", "123456", b"saltsalt", NOW,
+                                     iterations=10)
+    assert keyed.code_hash != plain.code_hash
+    assert keyed.try_code("123456", NOW, "tok") is Outcome.WRONG  # the key is needed
+    assert keyed.try_code("123456", NOW, "tok", b"server-key") is Outcome.VERIFIED
+    with pytest.raises(TokenRefused):
+        keyed.authorize("tok", NOW)
+    keyed.authorize("tok", NOW, b"server-key")

@@ -21,6 +21,7 @@ from tests.support.vaccination import Site
 def settings(pg_schema_url: str, smtp_sink: SmtpSink, gateway: Gateway) -> Settings:  # noqa: F811
     return Settings(database_url=pg_schema_url, smtp_host=smtp_sink.host, smtp_port=smtp_sink.port,
                     gateway_url=gateway.url, public_url="https://hub.example.ca",
+                    self_service_key="e2e-server-key",
                     projections_in_server=True)
 
 
