@@ -23,13 +23,14 @@ _SUIVI_SELECT = """
 SELECT a.*, p.first_name, p.last_name, p.nam_masked, s.name AS service_name,
        r.name AS professional_name, c.name AS clinic_name,
        m.status AS confirmation_status, m.channel AS confirmation_channel,
-       m.address AS confirmation_address, m.at AS confirmation_at
+       m.address AS confirmation_address, m.at AS confirmation_at, d.dose
 FROM {suivi_appointments} a
 LEFT JOIN {suivi_patients} p ON p.patient_id = a.patient_id
 LEFT JOIN {suivi_services} s ON s.service_id = a.service_id
 LEFT JOIN {suivi_professionals} r ON r.professional_id = a.professional_id
 LEFT JOIN {suivi_clinics} c ON c.clinic_id = a.clinic_id
 LEFT JOIN {suivi_communications} m ON m.appointment_id = a.appointment_id
+LEFT JOIN {suivi_doses} d ON d.appointment_id = a.appointment_id
 """
 
 
@@ -45,6 +46,8 @@ class SuiviFilter:
     product: str | None = None
     status: str | None = None
     source: str | None = None
+    #: vaccination dose (V2): ``2`` lists the 2nd doses staff may invite to move
+    dose: int | None = None
 
 
 def day_bounds(day: date, zone: ZoneInfo) -> tuple[str, str]:
@@ -64,7 +67,7 @@ def suivi(model: ReadModel, chosen: SuiviFilter, zone: ZoneInfo, limit: int = 20
         where.append("a.cancelled = 0")
     for column, value in (("a.professional_id", chosen.professional_id),
                           ("a.service_id", chosen.service_id), ("a.product", chosen.product),
-                          ("a.source", chosen.source)):
+                          ("a.source", chosen.source), ("d.dose", chosen.dose)):
         if value is not None:
             where.append(f"{column} = %s")
             params.append(value)
@@ -113,7 +116,7 @@ def suivi_item(row: Row, zone: ZoneInfo) -> dict[str, Any]:
         "professional": row.get("professional_name"), "slot_id": row["slot_id"],
         "status": "cancelled" if row["cancelled"] else row["status"],
         "attendance": row["status"], "cancelled": bool(row["cancelled"]),
-        "source": row["source"], "confirmation": confirmation,
+        "source": row["source"], "dose": row.get("dose"), "confirmation": confirmation,
         "account": {"identity": row["account_identity"],
                     "association": row["account_association"]},
     }

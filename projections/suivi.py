@@ -29,6 +29,7 @@ TEXT, INT = "text", "int"
 APPOINTMENTS = "suivi_appointments"
 PATIENTS = "suivi_patients"
 COMMUNICATIONS = "suivi_communications"
+DOSES = "suivi_doses"
 
 
 
@@ -51,6 +52,8 @@ class SuiviProjection(ReadModelProjection):
         Table("suivi_professionals", (("professional_id", TEXT), ("clinic_id", TEXT), ("name", TEXT)),
               ("professional_id",)),
         Table("suivi_clinics", (("clinic_id", TEXT), ("name", TEXT)), ("clinic_id",)),
+        Table(DOSES, (("appointment_id", TEXT), ("dose", INT), ("first_dose_id", TEXT)),
+              ("appointment_id",)),
         Table(COMMUNICATIONS, (("communication_id", TEXT), ("appointment_id", TEXT), ("status", TEXT),
                                ("channel", TEXT), ("address", TEXT), ("at", TEXT)),
               ("communication_id",), (("appointment_id",),)),
@@ -127,6 +130,16 @@ class SuiviProjection(ReadModelProjection):
     @handles(event_of(Appointment, "StatusSet"), reads=APPOINTMENTS)
     def status_set(self, e: Any, position: int, changes: Changes) -> None:
         changes.update(APPOINTMENTS, str(e.originator_id), status=e.status, last_position=position)
+
+    @handles(event_of(Appointment, "DoseRecorded"))
+    def dose_recorded(self, e: Any, position: int, changes: Changes) -> None:
+        """Vaccination (V2): the dose, so staff can pick 2nd doses to invite (seed 000 §3)."""
+        changes.put(DOSES, {"appointment_id": str(e.originator_id), "dose": e.dose,
+                            "first_dose_id": str(e.first_dose_id) if e.first_dose_id else None})
+
+    @handles(event_of(Appointment, "ProductCorrected"), reads=APPOINTMENTS)
+    def product_corrected(self, e: Any, position: int, changes: Changes) -> None:
+        changes.update(APPOINTMENTS, str(e.originator_id), product=e.product, last_position=position)
 
     @handles(event_of(Appointment, "Deleted"))
     def deleted(self, e: Any, position: int, changes: Changes) -> None:

@@ -56,6 +56,7 @@ class SuiviItem(BaseModel):
     attendance: Literal["undefined", "present", "absent"]
     cancelled: bool
     source: str
+    dose: int | None = Field(default=None, description="vaccination dose (V2), if recorded")
     confirmation: Confirmation | None = Field(description="filled by patient communication")
     account: AccountIcons
 
@@ -80,6 +81,8 @@ def clinic_suivi(
     product: Annotated[str | None, Query(max_length=100)] = None,
     status: Literal["undefined", "present", "absent", "cancelled"] | None = None,
     source: Literal["emr", "portal", "admin", "citizen"] | None = None,
+    dose: Annotated[int | None, Query(ge=1, le=10, description="vaccination dose (2: the 2nd "
+                                      "doses to invite, seed 000 §3)")] = None,
     min_position: MinPosition = None,
     as_of_position: Annotated[int | None, Query(
         ge=1, le=2**62, description="the list as it was when the log reached this position, "
@@ -94,7 +97,7 @@ def clinic_suivi(
     else:
         model = read_model(request, projector, "suivi", min_position)
     chosen = SuiviFilter(str(clinic_id), day, view, _s(professional_id), _s(service_id), product,
-                         status, source)
+                         status, source, dose)
     items = suivi(model, chosen, zone, limit=page.limit, offset=page.after)
     return SuiviPage(items=items, next_after=_next(page, items), date=day, view=view)  # type: ignore[arg-type]  # read-model rows, validated by the response model
 

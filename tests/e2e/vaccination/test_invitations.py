@@ -116,3 +116,33 @@ def test_invitations_are_for_the_clinics_staff(vclient: TestClient, site: Site,
 def _lines(text: str) -> str:
     """SMTP carries CRLF line ends; the message was written with LF."""
     return text.replace("\r\n", "\n")
+
+
+def test_staff_pick_the_2nd_doses_in_suivi_then_invite_them(
+    vclient: TestClient, pg_app: Scheduling, site: Site, staff: Headers,
+) -> None:
+    """Seed 000 §3: Suivi, "tous les rendez-vous sans annulation", the day, then the batch."""
+    from zoneinfo import ZoneInfo
+
+    from aggregates.appointment import Appointment
+
+    seconds = [site.vaccinated(n)[1] for n in range(20, 23)]
+    pg_app.cancel(seconds[2])
+    vclient.post(f"/v1/appointments/{seconds[1]}/product", json={"product": "Moderna"},
+                 headers=staff).raise_for_status()
+    start = pg_app.load(Appointment, seconds[0], "appointment").start
+    day = start.astimezone(ZoneInfo("America/Montreal")).date().isoformat()
+    listed = vclient.get(f"/v1/clinics/{site.clinic}/suivi", headers=staff, params={
+        "date": day, "view": "without_cancellation", "dose": 2, "min_position": pg_app.head()})
+    assert listed.status_code == 200, listed.text
+    rows = listed.json()["items"]
+    assert sorted(r["appointment_id"] for r in rows) == sorted(str(s) for s in seconds[:2])
+    assert {r["dose"] for r in rows} == {2}
+    assert {r["product"] for r in rows} == {"Pfizer-BioNTech", "Moderna"}
+    firsts = vclient.get(f"/v1/clinics/{site.clinic}/suivi", headers=staff, params={
+        "date": day, "dose": 1}).json()["items"]
+    assert firsts == []
+    answer = vclient.post(url(site), headers=staff, json={
+        "appointment_ids": [r["appointment_id"] for r in rows], "message": "advance_date",
+        "preview": True})
+    assert answer.json()["invited"] == 2
