@@ -62,6 +62,8 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "product": ("Produit", "Product"),
     "status": ("Statut", "Status"),
     "source": ("Provenance", "Source"),
+    "dose": ("Dose", "Dose"),
+    "dose_n": ("dose {n}", "dose {n}"),
     "any": ("Tous", "Any"),
     "apply": ("Appliquer", "Apply"),
     "time": ("Heure", "Time"),

@@ -27,6 +27,7 @@ from projections.queries import STATUSES, SUIVI_VIEWS, SuiviFilter, availability
 
 router = APIRouter(prefix="/console", include_in_schema=False)
 SOURCES = ("emr", "portal", "admin", "citizen")
+DOSES = ("1", "2", "3")
 Csrf = Annotated[str, Form(max_length=200)]
 
 
@@ -64,8 +65,8 @@ def _zone(visit: Visit) -> ZoneInfo:
 def suivi_page(
     clinic_id: UUID, visit: VisitDep, date: str | None = None, view: str | None = None,
     professional_id: str | None = None, service_id: str | None = None, product: str | None = None,
-    status: str | None = None, source: str | None = None, done: str | None = None,
-    at: str | None = None,
+    status: str | None = None, source: str | None = None, dose: str | None = None,
+    done: str | None = None, at: str | None = None,
 ) -> Response:
     """The day's appointments with the filters of seed 000 §3 (a plain GET form: bookmarkable)."""
     visit.staff_of(clinic_id)
@@ -78,7 +79,8 @@ def suivi_page(
         _uuid(visit, professional_id, visit.t("professional")),
         _uuid(visit, service_id, visit.t("service")), product or None,
         _one_of(visit, status, STATUSES, visit.t("status")),
-        _one_of(visit, source, SOURCES, visit.t("source")))
+        _one_of(visit, source, SOURCES, visit.t("source")),
+        int(d) if (d := _one_of(visit, dose, DOSES, visit.t("dose"))) else None)
     return _suivi(visit, chosen, done=_done(visit, done, at))
 
 
@@ -118,10 +120,11 @@ def _suivi(visit: Visit, chosen: SuiviFilter, status: int = 200, done: str | Non
     query = {k: v for k, v in (("date", chosen.day.isoformat()), ("view", chosen.view),
                                ("professional_id", chosen.professional_id),
                                ("service_id", chosen.service_id), ("product", chosen.product),
-                               ("status", chosen.status), ("source", chosen.source)) if v}
+                               ("status", chosen.status), ("source", chosen.source),
+                               ("dose", str(chosen.dose) if chosen.dose else None)) if v}
     return render(visit, "suivi.html", status=status, clinic={"id": chosen.clinic_id, "name": name},
                   chosen=chosen, rows=rows, choices=suivi_choices(model, chosen.clinic_id),
-                  views=SUIVI_VIEWS, statuses=STATUSES, sources=SOURCES, done=done, error=error,
+                  views=SUIVI_VIEWS, statuses=STATUSES, sources=SOURCES, doses=DOSES, done=done, error=error,
                   batch=visit.principal is not None and visit.principal.role in ROLE_SOURCES,
                   back=f"/console/clinics/{chosen.clinic_id}/suivi?" + urlencode(query))
 

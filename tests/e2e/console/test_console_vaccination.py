@@ -4,6 +4,7 @@ and rebooks their 2nd dose earlier."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -62,8 +63,12 @@ def test_batch_invitation_preview(page: Page, campaign: Campaign, output_path: s
     day = start.astimezone(ZONE).date()
     page.goto(f"{campaign.url}/console/clinics/{campaign.site.clinic}/suivi?date={day}"
               "&view=without_cancellation")
+    page.get_by_label("Dose").select_option(label="dose 2")
+    page.get_by_role("button", name="Appliquer").click()
+    expect(page).to_have_url(re.compile(r"dose=2"))
     rows = page.locator("table.suivi tbody tr")
     expect(rows).to_have_count(4)
+    expect(rows.first).to_contain_text("(dose 2)")
     for i in range(4):
         rows.nth(i).locator("input[type=checkbox]").check()
     screens.check("suivi-batch")
