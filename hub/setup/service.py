@@ -105,9 +105,16 @@ class ClinicSetups:
                         chosen=setup.emr)
         return setup
 
-    def start_import(self, setup_id: UUID, kind: str) -> ClinicSetup:
+    def start_import(self, setup_id: UUID, kind: str, source: str | None = None) -> ClinicSetup:
         """Pull ``kind`` from the chosen EMR in the background (again, after a failure or
-        conflicts fixed in the EMR)."""
+        conflicts fixed in the EMR); or import ``source``, the EMR's export file (FHIR Bundle
+        or CSV), for an EMR the hub cannot pull from. A source that does not read whole is
+        refused before anything is written."""
+        source_format = None
+        if source is not None:
+            self.imports.sources.parse(kind, source)
+            source_format = self.imports.sources.format_of(source)
+
         def command() -> tuple[ClinicSetup, ImportJob]:
             setup = self.settle(setup_id)
             current = setup.imports.get(kind)
@@ -115,7 +122,9 @@ class ClinicSetups:
             setup.start_import(kind, job_id)  # refuses: out of order, standalone, still running
             if current:
                 job = self.app.load(ImportJob, job_id, "import")
-                job.retry()
+                job.retry(source_format, source)
+            elif source is not None and source_format is not None:
+                job = ImportJob.start(setup.clinic_id, kind, source_format, source, id=job_id)
             else:
                 job = self.imports.pull(setup.clinic_id, kind, emr_profile(setup.emr or ""),
                                         id=job_id)
@@ -151,8 +160,10 @@ class ClinicSetups:
                 if current is None or current["status"] not in SETTLED:
                     continue
                 staged = self.app.load(ImportJob, current["import_id"], "import")
-                if staged.document:
-                    finals.append(ImportJob.start(clinic.id, kind, "fhir", staged.document))
+                document = staged.document if staged.source_format == "emr" else staged.source
+                if document:
+                    finals.append(ImportJob.start(clinic.id, kind,
+                                                  self.imports.sources.format_of(document), document))
             settings = [PortalCommunication(portal=key, notifies_itself=True)
                         for key in self._self_notifying(setup.portals or [])]
             return setup, self.app.commit(setup, clinic, *settings, *finals)

@@ -292,3 +292,28 @@ def test_each_portal_reads_its_own_feed(wizard: TestClient) -> None:
     assert wizard.get("/fhir/r4/$bulk-publish/Slot.ndjson?portal=pomelo").status_code == 200
     unknown = wizard.get("/fhir/r4/$bulk-publish?portal=doctolib")
     assert unknown.status_code == 400 and "unknown portal" in unknown.text
+
+
+def test_an_emr_without_fhir_imports_its_export_instead(
+    wizard: TestClient, admin: Headers, pg_app: Scheduling
+) -> None:
+    setup_id = through_emr(wizard, admin, emr="toubib", preset="toubib")
+    url = f"/v1/setups/{setup_id}"
+    ok(wizard.post(f"{url}/staff", headers=admin), 202)
+    assert "FHIR" in settled(wizard, setup_id, "staff", admin)["imports"]["staff"]["error"]
+    head = pg_app.head()
+    malformed = wizard.post(f"{url}/staff", json={"source": "nom;type\nX;gp\n"}, headers=admin)
+    assert (malformed.status_code, malformed.json()["error"]["code"]) == (422, "malformed_source")
+    assert pg_app.head() == head
+    csv_staff = "source_id,name,type,licence\nT1,Dre Anne Roy,gp,77777\nT2,Paul Côté,inf,\n"
+    ok(wizard.post(f"{url}/staff", json={"source": csv_staff}, headers=admin), 202)
+    staff = settled(wizard, setup_id, "staff", admin)["imports"]["staff"]
+    assert (staff["status"], staff["imported"]) == ("succeeded", 2)
+    csv_services = ("source_id,name,duration_minutes\nS1,Consultation,15\n")
+    ok(wizard.post(f"{url}/services", json={"source": csv_services}, headers=admin), 202)
+    assert settled(wizard, setup_id, "services", admin)["imports"]["services"]["imported"] == 1
+    ok(wizard.put(f"{url}/patients", json={"acknowledged": True}, headers=admin))
+    clinic_id = ok(wizard.post(f"{url}/complete", headers=admin), 201)["clinic_id"]
+    assert names(wizard, f"/v1/clinics/{clinic_id}/professionals", admin) == {"Dre Anne Roy",
+                                                                              "Paul Côté"}
+    assert names(wizard, f"/v1/clinics/{clinic_id}/services", admin) == {"Consultation"}

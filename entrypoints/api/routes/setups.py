@@ -8,6 +8,7 @@ are pulled from the chosen EMR in the background: follow them with ``GET /v1/set
 
 from __future__ import annotations
 
+import json
 from typing import Any, Literal
 from uuid import UUID
 
@@ -222,14 +223,25 @@ def emr_step(setup_id: UUID, body: EmrIn, principal: Admin, services: ServicesDe
     return setup_out(setups, setups.choose_emr(setup_id, body.emr))
 
 
+class ExportIn(Strict):
+    source: str | dict[str, Any] = Field(
+        description="the EMR's export: a FHIR Bundle (JSON or text) or a CSV file's text")
+
+
 def _import_step(kind: str) -> Any:
-    def start(setup_id: UUID, principal: Admin, services: ServicesDep) -> SetupOut:
+    def start(setup_id: UUID, principal: Admin, services: ServicesDep,
+              body: ExportIn | None = None) -> SetupOut:
         setups = setups_of(services)
-        return setup_out(setups, setups.start_import(setup_id, kind))
+        source = None
+        if body is not None:
+            source = body.source if isinstance(body.source, str) else json.dumps(
+                body.source, ensure_ascii=False)
+        return setup_out(setups, setups.start_import(setup_id, kind, source))
 
     start.__doc__ = (f"Pull the clinic's {kind} from its EMR in the background (again after a "
-                     "failure, or after conflicts were fixed in the EMR). 409 `no_emr` when "
-                     "standalone, `import_running` while one runs.")
+                     "failure, or after conflicts were fixed in the EMR); with a body, import "
+                     "the EMR's export instead (EMRs without a FHIR API). 409 `no_emr` when "
+                     "standalone, `import_running` while one runs; 422 `malformed_source`.")
     return start
 
 
