@@ -275,6 +275,10 @@ CATALOGUE: dict[str, tuple[str, str]] = {
                       "An error occurred while syncing. Our team has been told. You may try again."),
     "standalone_done": ("Aucun DMÉ : cette étape est complétée, vous saisirez les données plus tard.",
                         "No EMR: this step is complete; you will enter the data later."),
+    "export_file": ("Fichier d'exportation du DMÉ", "The EMR's export file"),
+    "export_help": ("Si le hub ne peut pas interroger votre DMÉ : joignez son exportation (FHIR Bundle ou CSV), puis importez.",
+                    "If the hub cannot reach your EMR: attach its export (FHIR Bundle or CSV), then import."),
+    "export_too_big": ("Fichier trop volumineux ({mb} Mo au maximum).", "File too large (at most {mb} MB)."),
     "refresh": ("Actualiser", "Refresh"),
     "patients_intro": ("La synchronisation des patients se fera lors des rendez-vous, lorsqu'ils seront "
                        "donnés par la clinique ou pris sur le portail patient.",
@@ -315,6 +319,8 @@ REFUSALS: dict[str, tuple[str, str]] = {
     "setup_incomplete": ("Toutes les étapes doivent être complétées.", "Every step must be complete."),
     "setup_completed": ("Cette clinique est déjà créée.", "This clinic is already created."),
     "too_many": ("100 rendez-vous au maximum à la fois.", "At most 100 appointments at once."),
+    "malformed_source": ("Le fichier d'exportation est illisible : vérifiez son format (FHIR Bundle ou CSV).",
+                         "The export file cannot be read: check its format (FHIR Bundle or CSV)."),
     "store_busy": ("Le hub est occupé : réessayez dans un instant.", "The hub is busy: try again in a moment."),
 }
 

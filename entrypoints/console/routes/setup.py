@@ -24,6 +24,8 @@ from hub.setup.service import ClinicSetups
 router = APIRouter(prefix="/console/setups", include_in_schema=False)
 Csrf = Annotated[str, Form(max_length=200)]
 Text = Annotated[str, Form(max_length=400)]
+#: The largest EMR export file the page takes (the API's body limit applies too).
+MAX_EXPORT = 5_000_000
 APPLICATION_TYPES = ("clinic", "public_health", "enterprise", "pharmacy")
 
 
@@ -145,12 +147,22 @@ def emr_step(setup_id: UUID, visit: VisitDep, csrf: Csrf = "", emr: Text = "") -
 
 
 @router.post("/{setup_id}/import/{kind}")
-def import_step(setup_id: UUID, kind: str, visit: VisitDep, csrf: Csrf = "") -> Response:
-    """Start (or retry) pulling staff or services from the EMR; the page follows it."""
+async def import_step(setup_id: UUID, kind: str, visit: VisitDep, csrf: Csrf = "",
+                      export: Annotated[UploadFile | None, File()] = None) -> Response:
+    """Start (or retry) pulling staff or services from the EMR, or import the EMR's export file
+    (FHIR Bundle or CSV) for an EMR the hub cannot pull from; the page follows the import."""
     visit.check_csrf(csrf)
     if kind not in ("staff", "services"):
         raise PageRefused(404, visit.t("not_found"))
-    return _step(visit, setup_id, kind, lambda s: s.start_import(setup_id, kind), then=kind)
+    content = await export.read(MAX_EXPORT + 1) if export is not None and export.filename else b""
+    if len(content) > MAX_EXPORT:
+        raise PageRefused(413, visit.t("export_too_big", mb=MAX_EXPORT // 1_000_000))
+    try:
+        source = content.decode("utf-8-sig") if content else None
+    except UnicodeDecodeError:
+        raise PageRefused(422, visit.t("invalid_input", what=visit.t("export_file"))) from None
+    return await run_in_threadpool(_step, visit, setup_id, kind,
+                                   lambda s: s.start_import(setup_id, kind, source), None, kind)
 
 
 @router.post("/{setup_id}/patients")

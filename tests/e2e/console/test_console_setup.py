@@ -94,6 +94,11 @@ def test_the_whole_wizard(page: Page, wizard: tuple[str, str], output_path: str)
     for step, button, done in (("Personnel", "Importer le personnel", "3 personnes importées avec succès"),
                                ("Services offerts", "Importer les services", "2 services importés avec succès")):
         expect(page.get_by_role("heading", name=step)).to_be_visible()
+        if step == "Services offerts":  # an unreadable export file is refused in words
+            page.get_by_label("Fichier d'exportation du DMÉ (facultatif)").set_input_files(
+                {"name": "services.csv", "mimeType": "text/csv", "buffer": b"\x00\x01 pas un export"})
+            page.get_by_role("button", name=button).click()
+            expect(page.get_by_role("alert")).to_be_visible()
         page.get_by_role("button", name=button).click()
         expect(page.get_by_role("status")).to_contain_text(done, timeout=30_000)
         screens.check(f"setup-{button.split()[-1]}")
