@@ -9,6 +9,7 @@ from uuid import UUID
 from eventsourcing.domain import Aggregate, event
 
 from aggregates.errors import Conflict, InvalidValue
+from aggregates.reorientation import Referral, check_referral, reservation
 from aggregates.values import AttendanceStatus, Language, Source, choice
 
 
@@ -42,7 +43,13 @@ class Appointment(Aggregate):
         product: str | None = None,
         language: str | None = None,
         identifiers: list[dict[str, str]] | None = None,
+        through: str | None = None,
+        referral: Referral | None = None,
     ) -> Appointment:
+        """``through``: the 811 or reorientation channel (R2); a reorientation carries a
+        ``referral`` for the receiving clinic."""
+        through = reservation(through)
+        check_referral(through, referral)
         return cls(
             clinic_id=clinic_id,
             slot_id=slot_id,
@@ -55,6 +62,8 @@ class Appointment(Aggregate):
             product=product,
             language=choice(Language, language, "language") if language else None,
             identifiers=list(identifiers or []),
+            through=through,
+            referral=referral.as_dict() if referral else None,
         )
 
     @event("Booked")
@@ -71,6 +80,8 @@ class Appointment(Aggregate):
         product: str | None,
         language: str | None,
         identifiers: list[dict[str, str]],
+        through: str | None = None,
+        referral: dict[str, str | None] | None = None,
     ) -> None:
         self.clinic_id = clinic_id
         self.slot_id = slot_id
@@ -83,6 +94,8 @@ class Appointment(Aggregate):
         self.product = product
         self.language = language
         self.identifiers = list(identifiers)
+        self.through = through
+        self.referral = referral
         self.status = AttendanceStatus.UNDEFINED.value
         self.cancelled = False
         self.cancel_reason: str | None = None

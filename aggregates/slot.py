@@ -14,6 +14,7 @@ from uuid import UUID
 from eventsourcing.domain import Aggregate, event
 
 from aggregates.errors import Conflict, InvalidValue
+from aggregates.reorientation import check_booking, reservation
 from aggregates.values import ApplicationType, require_aware
 
 
@@ -55,8 +56,10 @@ class Slot(Aggregate):
         products: list[str],
         locked: bool = False,
         id: UUID | None = None,
+        reserved_for: str | None = None,
     ) -> Slot:
-        """``id`` is given by feed ingestion, so a re-ingested slot is recognised."""
+        """``id`` is given by feed ingestion, so a re-ingested slot is recognised;
+        ``reserved_for`` keeps the slot for 811 or reorientation bookings (R2)."""
         require_aware(start, "start")
         require_aware(end, "end")
         if end <= start:
@@ -76,6 +79,7 @@ class Slot(Aggregate):
             products=list(dict.fromkeys(p for p in products if p)),
             locked=locked,
             id=id,
+            reserved_for=reservation(reserved_for),
         )
 
     @event("Opened")
@@ -89,6 +93,7 @@ class Slot(Aggregate):
         service_ids: list[UUID],
         products: list[str],
         locked: bool,
+        reserved_for: str | None = None,
     ) -> None:
         self.clinic_id = clinic_id
         self.professional_id = professional_id
@@ -98,14 +103,16 @@ class Slot(Aggregate):
         self.service_ids = list(service_ids)
         self.products = list(products)
         self.locked = locked
+        self.reserved_for = reserved_for
         self.booked: list[UUID] = []
         self.held = 0
 
     # -- queries -------------------------------------------------------------------
     def remaining(self, online: bool = False) -> int:
-        """Places left: for staff (EMR, admin) or for the online view (portal, citizen)."""
+        """Places left: for staff (EMR, admin) or for the online view (portal, citizen),
+        which sees no place in a locked or reserved slot."""
         if online:
-            return 0 if self.locked else max(0, self.capacity - len(self.booked) - self.held)
+            return 0 if self.locked or self.reserved_for else max(0, self.capacity - len(self.booked) - self.held)
         return self.capacity - len(self.booked)
 
     def holds(self, appointment_id: UUID) -> bool:
@@ -118,8 +125,11 @@ class Slot(Aggregate):
         service_id: UUID,
         product: str | None,
         online: bool,
+        through: str | None = None,
     ) -> None:
-        """Take one place for an appointment, or raise the rule that refuses it."""
+        """Take one place for an appointment, or raise the rule that refuses it; ``through``
+        names the 811 or reorientation channel of the booking (None for the others)."""
+        check_booking(self.reserved_for, through, online)
         if online and self.locked:
             raise SlotLocked("this slot is locked: it cannot be booked online", slot_id=str(self.id))
         if service_id not in self.service_ids:
@@ -162,6 +172,12 @@ class Slot(Aggregate):
         if self.locked:
             self._unlocked()
 
+    def reserve_for(self, reserved_for: str | None) -> None:
+        """Keep the slot for 811 or reorientation bookings, or give it back (None)."""
+        checked = reservation(reserved_for)
+        if checked != self.reserved_for:
+            self._reservation_changed(reserved_for=checked)
+
     def assign_product(self, product: str) -> None:
         product = product.strip()
         if not product:
@@ -193,6 +209,10 @@ class Slot(Aggregate):
     @event("Unlocked")
     def _unlocked(self) -> None:
         self.locked = False
+
+    @event("ReservationChanged")
+    def _reservation_changed(self, reserved_for: str | None) -> None:
+        self.reserved_for = reserved_for
 
     @event("ProductAssigned")
     def _product_assigned(self, product: str) -> None:
