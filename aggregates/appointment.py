@@ -28,6 +28,9 @@ class Appointment(Aggregate):
     #: Vaccination (V2): the dose this appointment gives, and for a 2nd dose its 1st.
     dose: int | None = None
     first_dose_id: UUID | None = None
+    #: Defaults for appointments stored before reorientation existed (R2).
+    through: str | None = None
+    referral: dict[str, str | None] | None = None
 
     @classmethod
     def book(

@@ -39,10 +39,14 @@ class Slot(Aggregate):
 
     ``held`` counts places freed by a cancellation in a pharmacy (S4): they stay with the
     general service, bookable by staff but not online, until a product is assigned.
+    ``reserved_for`` keeps it for 811 or reorientation bookings, hidden online (R2).
     """
 
     if TYPE_CHECKING:  # made by ``@event("Opened")`` when the class is defined
         Opened: ClassVar[type[Aggregate.Created]]
+
+    #: Default for slots stored (or snapshotted) before reservations existed.
+    reserved_for: str | None = None
 
     @classmethod
     def open(
@@ -108,11 +112,16 @@ class Slot(Aggregate):
         self.held = 0
 
     # -- queries -------------------------------------------------------------------
+    @property
+    def offered_online(self) -> bool:
+        """Portals and citizens see it: neither locked nor reserved (S2, R2)."""
+        return not self.locked and self.reserved_for is None
+
     def remaining(self, online: bool = False) -> int:
         """Places left: for staff (EMR, admin) or for the online view (portal, citizen),
         which sees no place in a locked or reserved slot."""
         if online:
-            return 0 if self.locked or self.reserved_for else max(0, self.capacity - len(self.booked) - self.held)
+            return 0 if not self.offered_online else max(0, self.capacity - len(self.booked) - self.held)
         return self.capacity - len(self.booked)
 
     def holds(self, appointment_id: UUID) -> bool:
