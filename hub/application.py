@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import dataclasses
 import random
 import time
 from collections.abc import Callable
@@ -25,7 +26,9 @@ from eventsourcing.persistence import (
 )
 
 from aggregates.errors import DomainError, NotFound
+from aggregates.one_time_secret import OneTimeSecret
 from aggregates.slot import Slot
+from aggregates.user import User
 from hub.actor import current_actor
 
 log = structlog.get_logger("hub")
@@ -48,6 +51,19 @@ class DateAsISO(Transcoding):
 
     def decode(self, data: str) -> date:
         return date.fromisoformat(data)
+
+
+class OneTimeSecretAsDict(Transcoding):
+    """A user's live secret code or reset link in a snapshot (its digest, never the secret)."""
+
+    type = OneTimeSecret
+    name = "one_time_secret"
+
+    def encode(self, obj: OneTimeSecret) -> dict[str, Any]:
+        return dataclasses.asdict(obj)
+
+    def decode(self, data: dict[str, Any]) -> OneTimeSecret:
+        return OneTimeSecret(**data)
 
 
 #: Values shared, not copied, when an aggregate is copied out of the cache: they never change.
@@ -92,7 +108,7 @@ class HubApplication(Application[UUID]):
     """Stamps every stored event with who acted, and retries optimistic-concurrency losses."""
 
     name = "hub"
-    snapshotting_intervals: ClassVar[dict[type[MutableOrImmutableAggregate[UUID]], int]] = {Slot: 50}
+    snapshotting_intervals: ClassVar[dict[type[MutableOrImmutableAggregate[UUID]], int]] = {Slot: 50, User: 50}
     #: The store also keeps followers' positions (tracking records), see ``construct_recorder``.
     recorder: ProcessRecorder
 
@@ -114,6 +130,7 @@ class HubApplication(Application[UUID]):
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         super().register_transcodings(transcoder)
         transcoder.register(DateAsISO())
+        transcoder.register(OneTimeSecretAsDict())
 
     def construct_mapper(self) -> Mapper[UUID]:
         mapper = super().construct_mapper()

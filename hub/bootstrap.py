@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -21,10 +22,14 @@ from adapters.gateway import GatewayChannel
 from adapters.kafka import KafkaPublisher, ProducerOptions
 from adapters.leases import InProcessLease, Lease, PostgresLease, SqliteLease
 from adapters.loggaps import gap_guard_for
+from adapters.passwords import Argon2Passwords
 from adapters.schemalock import schema_setup_lock
 from adapters.smtp import SmtpChannel
+from adapters.userstore import UserStore, user_store_for
 from aggregates.doses import DoseIntervals
 from aggregates.eligibility import TargetGroup
+from hub.access.sessions import ClientThrottle, Sessions
+from hub.access.users import Passwords, Users
 from hub.follow import LogReader
 from hub.logging import configure_logging
 from hub.notifications.center import NotificationCenter
@@ -189,6 +194,39 @@ def build_replay(settings: Settings | None = None, topic_prefix: str | None = No
                   LogReader(app.recorder, batch_size=settings.relay_batch_size),
                   topic_prefix or settings.kafka_topic_prefix, settings.relay_ce_source,
                   settings.relay_batch_size)
+
+
+# -- users and sessions ---------------------------------------------------------------------
+@dataclass
+class UserAccess:
+    """Users' commands and sessions, with the store of their password hashes."""
+
+    users: Users
+    sessions: Sessions
+    store: UserStore
+
+    def close(self) -> None:
+        self.store.close()
+
+
+def user_access(app: Scheduling, settings: Settings | None = None,
+                passwords: Passwords | None = None,
+                mailer: Channel | None | bool = True) -> UserAccess:
+    """Users and sessions on ``app``: Argon2id passwords, the e-mail relay for reset links
+    (``mailer=True``: the configured one, if any)."""
+    settings = settings or Settings()
+    store = user_store_for(app.recorder)
+    passwords = passwords or Argon2Passwords()
+    if mailer is True:
+        mailer = channels_from(settings).get("email")
+    users = Users(app, store, passwords,
+                  code_valid_for=timedelta(hours=settings.user_code_valid_hours),
+                  reset_valid_for=timedelta(minutes=settings.password_reset_valid_minutes),
+                  mailer=mailer or None, public_url=settings.public_url)
+    sessions = Sessions(app, store, passwords, users,
+                        ttl=timedelta(minutes=settings.session_ttl_minutes),
+                        throttle=ClientThrottle(settings.sign_in_client_limit))
+    return UserAccess(users, sessions, store)
 
 
 # -- patient messages -----------------------------------------------------------------------

@@ -96,6 +96,16 @@ class Settings(BaseSettings):
     #: production: without it, someone reading the log could guess a live code offline).
     self_service_key: SecretStr = SecretStr("")
 
+    # -- users and sessions (docs/users.md) ---------------------------------------------
+    #: How long a user's secret code (enrolment) works once issued.
+    user_code_valid_hours: int = Field(default=168, ge=1, le=24 * 90)
+    #: How long an e-mailed password reset link works.
+    password_reset_valid_minutes: int = Field(default=60, ge=5, le=24 * 60)
+    #: Lifetime of a session token from ``POST /v1/sessions``.
+    session_ttl_minutes: int = Field(default=480, ge=5, le=24 * 60)
+    #: Failed sign-ins accepted per client address within 15 minutes (then 429).
+    sign_in_client_limit: int = Field(default=20, ge=1)
+
     # -- Kafka relay (``HUB_RELAY_*``, docs/relay.md); the defaults suit production -------
     relay_batch_size: int = Field(default=500, ge=1, le=10_000)
     relay_poll_interval: float = Field(default=0.05, gt=0, le=10)

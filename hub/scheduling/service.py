@@ -15,6 +15,7 @@ from aggregates.appointment import Appointment
 from aggregates.clinic import Clinic
 from aggregates.errors import Conflict, InvalidValue
 from aggregates.professional import Professional
+from aggregates.reorientation import Referral
 from aggregates.service import Service
 from aggregates.slot import Slot
 from aggregates.values import Source, choice
@@ -111,6 +112,7 @@ class Scheduling(HubApplication):
         products: list[str] | None = None,
         locked: bool = False,
         id: UUID | None = None,
+        reserved_for: str | None = None,
     ) -> Written:
         self.load(Clinic, clinic_id, "clinic")
         professional = self.load(Professional, professional_id, "professional")
@@ -119,7 +121,7 @@ class Scheduling(HubApplication):
             self._same_clinic(clinic_id, self.load(Service, service_id, "service"), "service")
         slot = Slot.open(
             clinic_id, professional_id, start, end, capacity, service_ids, products or [], locked,
-            id=id,
+            id=id, reserved_for=reserved_for,
         )
         return Written(slot.id, self.commit(slot))
 
@@ -128,6 +130,10 @@ class Scheduling(HubApplication):
 
     def unlock_slot(self, slot_id: UUID) -> Written:
         return self._slot_change(slot_id, Slot.unlock, "unlock slot")
+
+    def reserve_slot_for(self, slot_id: UUID, reserved_for: str | None) -> Written:
+        """Keep a slot for 811 or reorientation bookings, or give it back (R2)."""
+        return self._slot_change(slot_id, lambda s: s.reserve_for(reserved_for), "reserve slot")
 
     def assign_product(self, slot_id: UUID, product: str) -> Written:
         return self._slot_change(slot_id, lambda s: s.assign_product(product), "assign product")
@@ -150,9 +156,12 @@ class Scheduling(HubApplication):
         language: str | None = None,
         identifiers: list[dict[str, str]] | None = None,
         also: Callable[[Appointment], list[Aggregate]] | None = None,
+        through: str | None = None,
+        referral: Referral | None = None,
     ) -> Written:
         """Book a patient into a slot; the slot, appointment and patient are saved together
-        (with what ``also`` decides about the new appointment, e.g. its dose)."""
+        (with what ``also`` decides about the new appointment, e.g. its dose). ``through``:
+        the 811 or reorientation channel, with its ``referral`` (R2)."""
         online = Source(choice(Source, source, "source")).is_online
 
         def run() -> Written:
@@ -175,8 +184,11 @@ class Scheduling(HubApplication):
                 product=service.product,
                 language=language,
                 identifiers=identifiers,
+                through=through,
+                referral=referral,
             )
-            slot.reserve(appointment.id, service.id, service.product, online=online)
+            slot.reserve(appointment.id, service.id, service.product, online=online,
+                         through=through)
             more = also(appointment) if also else []
             return Written(appointment.id, self.commit(slot, appointment, *patient_aggregates, *more))
 
