@@ -18,8 +18,14 @@ class Argon2Passwords:
         self._hasher = PasswordHasher(
             time_cost=defaults.time_cost if time_cost is None else time_cost,
             memory_cost=defaults.memory_cost if memory_cost_kib is None else memory_cost_kib)
-        #: Verified against when the e-mail is unknown, so that answer takes as long.
-        self._decoy = self._hasher.hash("decoy password, never anyone's")
+        self._decoy: str | None = None
+
+    @property
+    def decoy(self) -> str:
+        """Verified against when the e-mail is unknown, so that answer takes as long."""
+        if self._decoy is None:
+            self._decoy = self._hasher.hash("decoy password, never anyone's")
+        return self._decoy
 
     def hash(self, password: str) -> str:
         return self._hasher.hash(password)
@@ -27,7 +33,7 @@ class Argon2Passwords:
     def verify(self, password_hash: str | None, password: str) -> bool:
         """True if ``password`` matches; a missing hash costs as much as a wrong password."""
         try:
-            return self._hasher.verify(password_hash or self._decoy, password) and bool(password_hash)
+            return self._hasher.verify(password_hash or self.decoy, password) and bool(password_hash)
         except (VerifyMismatchError, VerificationError, InvalidHashError):
             return False
 

@@ -53,6 +53,7 @@ class AvailabilityProjection(ReadModelProjection):
             "professional_id": str(e.professional_id), "start_at": instant(e.start),
             "end_at": instant(e.end), "capacity": e.capacity, "booked": 0, "held": 0,
             "locked": int(e.locked), "last_position": position,
+            "reserved_for": getattr(e, "reserved_for", None),
         })
         for service_id in e.service_ids:
             changes.put(SLOT_SERVICES, {"slot_id": slot_id, "service_id": str(service_id)})
@@ -83,6 +84,11 @@ class AvailabilityProjection(ReadModelProjection):
     @handles(event_of(Slot, "Unlocked"), reads=SLOTS)
     def unlocked(self, e: Any, position: int, changes: Changes) -> None:
         changes.update(SLOTS, str(e.originator_id), locked=0, last_position=position)
+
+    @handles(event_of(Slot, "ReservationChanged"), reads=SLOTS)
+    def reservation_changed(self, e: Any, position: int, changes: Changes) -> None:
+        changes.update(SLOTS, str(e.originator_id), reserved_for=e.reserved_for,
+                       last_position=position)
 
     @handles(event_of(Slot, "ProductAssigned"), reads=SLOTS)
     def product_assigned(self, e: Any, position: int, changes: Changes) -> None:

@@ -119,18 +119,27 @@ def suivi_item(row: Row, zone: ZoneInfo) -> dict[str, Any]:
         "source": row["source"], "dose": row.get("dose"), "confirmation": confirmation,
         "account": {"identity": row["account_identity"],
                     "association": row["account_association"]},
+        "through": row.get("through"),
+        "referral": json.loads(row["referral"]) if row.get("referral") else None,
     }
 
 
 def availability(model: ReadModel, start: datetime, end: datetime, online: bool,
                  clinic_ids: list[str] | None = None, service_id: str | None = None,
-                 product: str | None = None, limit: int = 200, offset: int = 0) -> list[dict[str, Any]]:
+                 product: str | None = None, limit: int = 200, offset: int = 0,
+                 reserved_for: list[str] | None = None) -> list[dict[str, Any]]:
     """Slots overlapping ``[start, end)`` with their remaining places, in time order.
 
-    ``clinic_ids``: only these clinics' slots (None: every clinic's).
+    ``clinic_ids``: only these clinics' slots (None: every clinic's); ``reserved_for``: only
+    slots kept for these (811, reorientation); the online view never shows a reserved slot.
     """
     where = ["s.start_at < %s", "s.end_at > %s"]
     params: list[Any] = [instant(end), instant(start)]
+    if reserved_for is not None:
+        if not reserved_for:
+            return []
+        where.append("s.reserved_for IN (" + ", ".join("%s" for _ in reserved_for) + ")")
+        params += reserved_for
     if clinic_ids is not None:
         if not clinic_ids:
             return []
@@ -140,7 +149,7 @@ def availability(model: ReadModel, start: datetime, end: datetime, online: bool,
     if service_id is not None:
         service_match += " AND x.service_id = %s"
     if online:
-        where += ["s.locked = 0", "c.active = 1"]
+        where += ["s.locked = 0", "s.reserved_for IS NULL", "c.active = 1"]
         service_match += " AND v.online = 1"
     if service_id is not None or online:
         where.append("EXISTS (SELECT 1 FROM {availability_slot_services} x JOIN "
@@ -178,14 +187,15 @@ def _with_services(model: ReadModel, slots: list[Row], online: bool) -> list[dic
     for s in slots:
         left = s["capacity"] - s["booked"]
         if online:
-            left = 0 if s["locked"] else max(0, left - s["held"])
+            left = 0 if s["locked"] or s["reserved_for"] else max(0, left - s["held"])
         items.append({
             "slot_id": s["slot_id"], "clinic_id": s["clinic_id"],
             "professional_id": s["professional_id"],
             "start": parse_instant(s["start_at"]).isoformat(),  # type: ignore[union-attr]  # a slot always has one
             "end": parse_instant(s["end_at"]).isoformat(),  # type: ignore[union-attr]  # a slot always has one
             "capacity": s["capacity"], "booked": s["booked"], "remaining": left,
-            "locked": bool(s["locked"]), "service_ids": services[s["slot_id"]],
+            "locked": bool(s["locked"]), "reserved_for": s["reserved_for"],
+            "service_ids": services[s["slot_id"]],
             "products": products[s["slot_id"]],
         })
     return items

@@ -156,11 +156,21 @@ class ReadModel(TrackingRecorder):
         return bool(list(dict(curs.fetchone()).values())[0])
 
     def create_tables(self) -> None:
+        """Create missing tables; add columns a newer version declares to existing ones (their
+        rows get NULL there, which later events fill in: only for columns where NULL is the
+        right value of the events stored before, e.g. a slot's ``reserved_for``)."""
         with self.transaction() as curs:
             for table in self.tables:
-                if not self.table_exists(curs, self.physical(table.name)):
-                    for statement in self.dialect.create(table, self.physical(table.name)):
+                physical = self.physical(table.name)
+                if not self.table_exists(curs, physical):
+                    for statement in self.dialect.create(table, physical):
                         curs.execute(statement)
+                    continue
+                curs.execute(*self.dialect.columns_sql(physical))
+                present = {dict(r)["name"] for r in curs.fetchall()}
+                for column, kind in table.columns:
+                    if column not in present:
+                        curs.execute(self.dialect.add_column(physical, column, kind))
 
     def drop_tables(self, curs: Any) -> None:
         for name in [*(self.physical(t.name) for t in self.tables), self.tracking_table]:

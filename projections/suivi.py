@@ -12,6 +12,7 @@ on all their rows at once. Two hooks for later parts of the hub:
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from aggregates.appointment import Appointment
@@ -44,7 +45,7 @@ class SuiviProjection(ReadModelProjection):
             ("patient_id", TEXT), ("service_id", TEXT), ("product", TEXT), ("professional_id", TEXT),
             ("source", TEXT), ("status", TEXT), ("cancelled", INT), ("cancel_reason", TEXT),
             ("account_identity", TEXT), ("account_association", TEXT), ("booked_at", TEXT),
-            ("last_position", INT),
+            ("last_position", INT), ("through", TEXT), ("referral", TEXT),
         ), ("appointment_id",), (("clinic_id", "start_at"), ("patient_id", "start_at"))),
         Table(PATIENTS, (("patient_id", TEXT), ("first_name", TEXT), ("last_name", TEXT), ("nam_masked", TEXT)),
               ("patient_id",)),
@@ -108,6 +109,8 @@ class SuiviProjection(ReadModelProjection):
             "professional_id": str(e.professional_id), "source": e.source, "status": "undefined",
             "cancelled": 0, "cancel_reason": None, "account_identity": "grey",
             "account_association": "grey", "booked_at": instant(e.timestamp), "last_position": position,
+            "through": getattr(e, "through", None),
+            "referral": json.dumps(e.referral, ensure_ascii=False) if getattr(e, "referral", None) else None,
         })
 
     @handles(event_of(Appointment, "Rescheduled"), reads=APPOINTMENTS)

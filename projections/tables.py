@@ -108,5 +108,16 @@ class Dialect:
             return "SELECT to_regclass(%s) IS NOT NULL"
         return "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = ?"
 
+    def columns_sql(self, physical: str) -> tuple[str, list[str]]:
+        """A query of a table's column names (as ``name``) and its parameters."""
+        if self.kind == "postgres":
+            return ("SELECT column_name AS name FROM information_schema.columns "
+                    "WHERE table_schema = %s AND table_name = %s", [self.schema, physical])
+        return (f"SELECT name FROM pragma_table_info('{physical}')", [])
+
+    def add_column(self, physical: str, column: str, kind: str) -> str:
+        return (f'ALTER TABLE {self.qualified(physical)} ADD COLUMN "{column}" '
+                f"{_SQL_TYPES[self.kind][kind]}")
+
     def exists_param(self, physical: str) -> str:
         return f'"{self.schema}"."{physical}"' if self.kind == "postgres" else physical

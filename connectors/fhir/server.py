@@ -190,7 +190,7 @@ class FhirServer:
     @staticmethod
     def _published(slot: Slot, online_services: dict[UUID, Service]) -> bool:
         """Online view: an unlocked slot that accepts at least one online service."""
-        return not slot.locked and any(s in online_services for s in slot.service_ids)
+        return slot.offered_online and any(s in online_services for s in slot.service_ids)
 
     @staticmethod
     def _known(resource_type: str) -> None:

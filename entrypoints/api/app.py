@@ -29,13 +29,16 @@ from entrypoints.api.routes import (
     patients,
     professionals,
     services,
+    sessions,
     setups,
     slots,
     suivi,
+    users,
     vaccination,
 )
 from entrypoints.api.services import ApiServices
-from hub.bootstrap import bootstrap, notification_center, setting_up
+from hub.access.users import Passwords
+from hub.bootstrap import bootstrap, notification_center, setting_up, user_access
 from hub.bootstrap import vaccination as vaccination_services
 from hub.imports.service import Imports
 from hub.scheduling.service import Scheduling
@@ -45,7 +48,8 @@ from hub.setup.service import ClinicSetups
 #: Every router of the API, in the order of the OpenAPI document; add yours here.
 ROUTERS = tuple(module.router for module in (
     health, clinics, hl7, imports, feeds, fhir, notifications, suivi, availability, events,
-    professionals, services, slots, appointments, patients, setups, vaccination,
+    professionals, services, slots, appointments, patients, setups, vaccination, users,
+    sessions,
 )) + (setups.clinic_logo_router,)
 
 DESCRIPTION = """The appointment hub's native API (CONTRACT `/v1/...`).
@@ -53,15 +57,19 @@ DESCRIPTION = """The appointment hub's native API (CONTRACT `/v1/...`).
 Authenticate with `Authorization: Bearer <token>` (tokens from `hub tokens create`). Roles:
 `emr` and `portal` act for their clinics (a portal sees and books only unlocked slots of online
 services), `clinic_staff` for its clinic, `ops` reads every clinic's events and audit and writes
-nothing, `admin` does everything. Every refusal has the body
-`{"error": {"code", "message", "details"}}`; writes answer with the log `position` they wrote.
+nothing, `admin` does everything. Staff users sign in with `POST /v1/sessions` and use the
+session token the same way: `agenda` users act as `clinic_staff` of their clinics,
+`info_sante_811` and `reorientation_*` users book into other clinics' slots reserved for them.
+Every refusal has the body `{"error": {"code", "message", "details"}}`; writes answer with the log `position` they wrote.
 `Idempotency-Key` on POST replays the first answer for the same key and body.
 """
 
 
-def create_app(scheduling: Scheduling | None = None, settings: Settings | None = None) -> FastAPI:
+def create_app(scheduling: Scheduling | None = None, settings: Settings | None = None,
+               passwords: Passwords | None = None) -> FastAPI:
     """The API on ``scheduling`` if given (the caller closes it), else on one bootstrapped from
-    ``settings`` when the server starts (closed when it stops)."""
+    ``settings`` when the server starts (closed when it stops). ``passwords`` replaces the
+    Argon2id hasher (tests use cheaper parameters)."""
     settings = settings or Settings()
 
     @asynccontextmanager
@@ -79,6 +87,7 @@ def create_app(scheduling: Scheduling | None = None, settings: Settings | None =
                 notifications=notification_center(application, settings),
                 setups=ClinicSetups(application, imports, logo_store_for(application.recorder)),
                 vaccination=vaccination_services(application, settings),
+                users=user_access(application, settings, passwords),
             )
         services.imports.resume_running()  # imports interrupted by a stop run again
         app.state.services = services

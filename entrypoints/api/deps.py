@@ -16,12 +16,13 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from adapters.accessstore import AccessStore
 from entrypoints.api.errors import ApiError
 from entrypoints.api.services import ApiServices
-from hub.access.tokens import Principal, Role, authenticate
+from hub.access.tokens import Principal, Role
 from hub.actor import acting_as
 from hub.scheduling.service import Scheduling
 from hub.settings import Settings
 
-_bearer = HTTPBearer(auto_error=False, description="an API token from `hub tokens create`")
+_bearer = HTTPBearer(auto_error=False, description="an API token from `hub tokens create`, "
+                     "or a session token from `POST /v1/sessions`")
 
 
 def get_services(request: Request) -> ApiServices:
@@ -50,15 +51,16 @@ SettingsDep = Annotated[Settings, Depends(get_settings)]
 
 
 def _token_principal(
-    access: AccessDep,
+    services: ServicesDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Principal:
-    """Look the bearer token up (runs in the threadpool: it reads the database)."""
+    """Look the bearer token up: a session token of a signed-in user, else an API token
+    (runs in the threadpool: it reads the database)."""
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise ApiError(401, "unauthenticated", "send an API token: Authorization: Bearer <token>")
-    principal = authenticate(access, credentials.credentials)
+    principal = services.authenticate(credentials.credentials)
     if principal is None:
-        raise ApiError(401, "unauthenticated", "this token is unknown or revoked")
+        raise ApiError(401, "unauthenticated", "this token is unknown, revoked or expired")
     return principal
 
 
@@ -109,3 +111,9 @@ Writer = Annotated[Principal, Depends(require_role(*WRITERS))]
 Booker = Annotated[Principal, Depends(require_role(*BOOKERS))]
 Reader = Annotated[Principal, Depends(require_role(*READERS))]
 Staff = Annotated[Principal, Depends(require_role(Role.ADMIN, Role.CLINIC_STAFF))]
+#: Bookers and readers of availability, plus 811 and reorientation users (R2): they see and
+#: book only other clinics' slots reserved for them.
+ReorientingBooker = Annotated[Principal, Depends(require_role(*BOOKERS, Role.REFERRER))]
+ReorientingReader = Annotated[Principal, Depends(require_role(*READERS, Role.REFERRER))]
+#: Anyone signed in (API token or session): their own session.
+Anyone = Annotated[Principal, Depends(require_role(*Role))]

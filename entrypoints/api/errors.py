@@ -111,6 +111,8 @@ async def _on_api(request: Request, exc: ApiError) -> JSONResponse:
     headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
     if exc.status == 503:
         headers = {"Retry-After": "1"}
+    if exc.status == 429:
+        headers = {"Retry-After": str((exc.details or {}).get("retry_after", 60))}
     return error_response(exc.status, exc.code, exc.message, exc.details, headers)
 
 

@@ -17,7 +17,6 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from adapters.accessstore import AccessStore, IdempotentAnswer
 from entrypoints.api.errors import error_response
-from hub.access.tokens import authenticate
 
 MAX_KEY = 200
 #: Answers larger than this are not kept (the key is released instead).
@@ -53,8 +52,9 @@ class Idempotency:
                                  f"Idempotency-Key must have 1 to {MAX_KEY} characters")(
                 scope, receive, send)
             return
-        access = scope["app"].state.services.access
-        principal = await to_thread.run_sync(authenticate, access, secret.strip())
+        services = scope["app"].state.services
+        access = services.access
+        principal = await to_thread.run_sync(services.authenticate, secret.strip())
         if principal is None:  # the app answers 401
             await self.app(scope, receive, send)
             return

@@ -6,7 +6,9 @@ import threading
 from dataclasses import dataclass, field
 
 from adapters.accessstore import AccessStore
-from hub.bootstrap import point_in_time
+from hub.access.sessions import TOKEN_PREFIX as SESSION_TOKEN_PREFIX
+from hub.access.tokens import Principal, authenticate
+from hub.bootstrap import UserAccess, point_in_time
 from hub.imports.service import Imports
 from hub.notifications.center import NotificationCenter
 from hub.readmodels.asof import PointInTime
@@ -38,6 +40,13 @@ class ApiServices:
             if name not in self._as_of:
                 self._as_of[name] = point_in_time(self.scheduling, name, self.settings)
             return self._as_of[name]
+    users: UserAccess
+
+    def authenticate(self, token: str) -> Principal | None:
+        """The caller behind a bearer token: a signed-in user's session, else an API token."""
+        if token.startswith(SESSION_TOKEN_PREFIX):
+            return self.users.sessions.authenticate(token)
+        return authenticate(self.access, token)
 
     def close(self) -> None:
         for past in self._as_of.values():
@@ -45,3 +54,4 @@ class ApiServices:
         self.projections.close()
         self.imports.close()
         self.access.close()
+        self.users.close()

@@ -21,11 +21,12 @@ from entrypoints.cli import (
     serve,
     smart,
     tokens,
+    users,
 )
 
 #: Every subcommand module, in ``hub --help`` order; each has ``register(subparsers)``, which
 #: sets ``func`` on its parser. Add yours here.
-COMMANDS = (demo, events, tokens, serve, imports, smart, mllp, projections, notifications, relay)
+COMMANDS = (demo, events, tokens, users, serve, imports, smart, mllp, projections, notifications, relay)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -14,6 +14,7 @@ from aggregates.clinic import Clinic
 from aggregates.doses import CouponIndex, DoseCourse, DoseIntervals, coupon_for, course_id
 from aggregates.eligibility import CitizenFacts, DoseFacts
 from aggregates.patient import Patient
+from aggregates.reorientation import Referral
 from hub.scheduling.service import Scheduling, Written
 
 log = structlog.get_logger("hub.vaccination")
@@ -28,11 +29,13 @@ class DoseRecords:
 
     # -- commands --------------------------------------------------------------------------
     def book(self, slot_id: UUID, service_id: UUID, patient: dict[str, Any], source: str,
-             language: str | None, dose: int | None) -> Written:
+             language: str | None, dose: int | None, through: str | None = None,
+             referral: Referral | None = None) -> Written:
         """Book as usual; with ``dose``, record it (a 2nd dose follows the patient's 1st dose
-        of the same clinic) in the same transaction."""
+        of the same clinic) in the same transaction. ``through``/``referral``: R2."""
         also = self.at_booking(dose) if dose is not None else None
-        return self.app.book(slot_id, service_id, patient, source, language, also=also)
+        return self.app.book(slot_id, service_id, patient, source, language, also=also,
+                             through=through, referral=referral)
 
     def at_booking(self, dose: int) -> Callable[[Appointment], list[Aggregate]]:
         def decide(appointment: Appointment) -> list[Aggregate]:

@@ -74,7 +74,7 @@ def publication(
     immunizing: set[UUID] = set()
     for slot in reads.slots(scope):
         offered = [services[s] for s in slot.service_ids if s in services]
-        if slot.locked or not offered or slot.end <= now or slot.clinic_id not in clinics:
+        if not slot.offered_online or not offered or slot.end <= now or slot.clinic_id not in clinics:
             continue
         clinic = clinics[slot.clinic_id]
         extra: list[dict[str, Any]] = []

@@ -14,12 +14,22 @@ from fastapi import APIRouter, status
 from pydantic import AwareDatetime, BaseModel, Field
 
 from aggregates.appointment import Appointment
+from aggregates.reorientation import Referral
 from aggregates.slot import Slot
-from entrypoints.api.deps import Booker, Reader, SchedulingDep, ServicesDep, Writer, require_clinic
+from entrypoints.api.deps import (
+    Booker,
+    Reader,
+    ReorientingBooker,
+    SchedulingDep,
+    ServicesDep,
+    Writer,
+    require_clinic,
+)
 from entrypoints.api.errors import ApiError, responses
 from entrypoints.api.idempotency import IdempotencyKey
 from entrypoints.api.schemas import Strict
 from hub.access.tokens import Principal, Role
+from hub.scheduling.reorientation import booking_channel
 from hub.scheduling.service import Scheduling, Written
 
 router = APIRouter(prefix="/v1/appointments", tags=["appointments"])
@@ -29,7 +39,7 @@ ONLINE = ("portal", "citizen")
 #: Sources each role may book with; the first is the default.
 ROLE_SOURCES: dict[Role, tuple[str, ...]] = {
     Role.EMR: ("emr",), Role.PORTAL: ("portal", "citizen"), Role.CLINIC_STAFF: ("admin",),
-    Role.ADMIN: ("admin", "emr", "portal", "citizen"),
+    Role.ADMIN: ("admin", "emr", "portal", "citizen"), Role.REFERRER: ("admin",),
 }
 Phone = Field(default=None, max_length=30, pattern=r"^\+?[0-9 ().-]{7,30}$")
 Email = Field(default=None, max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -48,6 +58,12 @@ class PatientIn(Strict):
     language: Literal["fr", "en"] = "fr"
 
 
+class ReferralIn(Strict):
+    from_site: str = Field(min_length=1, max_length=200, examples=["Urgence, Hôpital Hôtel-Dieu"])
+    priority: Literal["P4", "P5"]
+    reason: str | None = Field(default=None, max_length=500, examples=["entorse de la cheville"])
+
+
 class BookingIn(Strict):
     slot_id: UUID
     service_id: UUID
@@ -59,6 +75,9 @@ class BookingIn(Strict):
     dose: int | None = Field(
         default=None, ge=1, le=10, description="vaccination dose (V2); a 2nd dose follows the "
         "patient's 1st dose of the same clinic (409 `dose_already_booked` if one is active)")
+    referral: ReferralIn | None = Field(
+        default=None, description="reorientation users (R2): where the patient comes from, "
+        "the triage priority and why; the receiving clinic sees it in Suivi and the audit")
 
 
 class RescheduleIn(Strict):
@@ -96,6 +115,9 @@ class AppointmentOut(BaseModel):
     deleted: bool
     dose: int | None = None
     first_dose_id: UUID | None = None
+    through: str | None = Field(description="`811` or `reorientation` when booked by another "
+                                "clinic's user into a slot kept for it (R2)")
+    referral: dict[str, str | None] | None = Field(description="a reorientation's referral")
     version: int
 
 
@@ -109,7 +131,8 @@ def appointment_out(a: Appointment) -> AppointmentOut:
         service_id=a.service_id, patient_id=a.patient_id, start=a.start, end=a.end,
         source=a.source, product=a.product, language=a.language, status=a.status,
         cancelled=a.cancelled, cancel_reason=a.cancel_reason, deleted=a.deleted,
-        dose=a.dose, first_dose_id=a.first_dose_id, version=a.version)
+        dose=a.dose, first_dose_id=a.first_dose_id, through=a.through, referral=a.referral,
+        version=a.version)
 
 
 def _hidden() -> ApiError:
@@ -141,18 +164,26 @@ def booking_source(principal: Principal, requested: str | None) -> str:
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=AppointmentWritten,
              responses=responses(400, 401, 403, 404, 409, 413, 422, 503))
-def book(body: BookingIn, principal: Booker, scheduling: SchedulingDep, services: ServicesDep,
+def book(body: BookingIn, principal: ReorientingBooker, scheduling: SchedulingDep,
+         services: ServicesDep,
          _key: IdempotencyKey = None) -> AppointmentWritten:
-    """Book a patient into a slot; 409 ``slot_full`` when no place is left."""
+    """Book a patient into a slot; 409 ``slot_full`` when no place is left.
+
+    811 users book into any clinic's slots reserved for ``811``; reorientation users into
+    slots reserved for ``reorientation``, with a ``referral``; other slots of another clinic
+    are not found (R2)."""
     source = booking_source(principal, body.source)
     slot = scheduling.load(Slot, body.slot_id, "slot")
-    require_clinic(principal, slot.clinic_id, hide=True)
-    if principal.role == Role.PORTAL and slot.locked:
+    referral = (Referral.of(body.referral.from_site, body.referral.priority, body.referral.reason)
+                if body.referral else None)
+    through = booking_channel(principal, slot, referral)
+    if principal.role == Role.PORTAL and not slot.offered_online:
         raise _hidden()
     patient = body.patient.model_dump(exclude_none=True)
     patient["birth_date"] = body.patient.birth_date.isoformat()
     written = services.vaccination.records.book(body.slot_id, body.service_id, patient, source,
-                                                body.language, body.dose)
+                                                body.language, body.dose, through=through,
+                                                referral=referral)
     return _written(scheduling, written)
 
 

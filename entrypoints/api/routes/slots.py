@@ -3,7 +3,7 @@ online services."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, status
@@ -21,6 +21,9 @@ from hub.scheduling.service import Scheduling, Written
 
 router = APIRouter(tags=["slots"])
 Product = Annotated[str, Field(min_length=1, max_length=100, examples=["Pfizer-BioNTech"])]
+Reserved = Literal["811", "reorientation"] | None
+RESERVED_HELP = ("kept for Info-Santé 811 or for reorientation bookings (R2): hidden online, "
+                 "bookable by 811 or reorientation users of any clinic; null: an ordinary slot")
 
 
 class SlotIn(Strict):
@@ -31,10 +34,15 @@ class SlotIn(Strict):
     service_ids: list[UUID] = Field(min_length=1, max_length=50)
     products: list[Product] = Field(default_factory=list, max_length=20)
     locked: bool = Field(default=False, description="locked slots are not visible online")
+    reserved_for: Reserved = Field(default=None, description=RESERVED_HELP)
 
 
 class ProductIn(Strict):
     product: Product
+
+
+class ReservationIn(Strict):
+    reserved_for: Reserved = Field(description=RESERVED_HELP)
 
 
 class SlotOut(BaseModel):
@@ -47,6 +55,7 @@ class SlotOut(BaseModel):
     service_ids: list[UUID]
     products: list[str]
     locked: bool
+    reserved_for: str | None
     booked: int = Field(description="appointments the slot holds")
     remaining: int = Field(description="places left for this token (online view for portals)")
     version: int
@@ -60,7 +69,7 @@ def slot_out(slot: Slot, principal: Principal) -> SlotOut:
     return SlotOut(id=slot.id, clinic_id=slot.clinic_id, professional_id=slot.professional_id,
                    start=slot.start, end=slot.end, capacity=slot.capacity,
                    service_ids=list(slot.service_ids), products=list(slot.products),
-                   locked=slot.locked, booked=len(slot.booked),
+                   locked=slot.locked, reserved_for=slot.reserved_for, booked=len(slot.booked),
                    remaining=slot.remaining(online=principal.role == Role.PORTAL),
                    version=slot.version)
 
@@ -71,7 +80,7 @@ def visible_slot(scheduling: Scheduling, principal: Principal, slot: Slot) -> bo
         return False
     if principal.role != Role.PORTAL:
         return True
-    if slot.locked:
+    if not slot.offered_online:
         return False
     return any(scheduling.load(Service, s, "service").online for s in slot.service_ids)
 
@@ -96,7 +105,8 @@ def open_slot(clinic_id: UUID, body: SlotIn, principal: Writer, scheduling: Sche
     """Open a slot of a clinic's professional (admin, EMR, clinic staff of that clinic)."""
     require_clinic(principal, clinic_id)
     written = scheduling.open_slot(clinic_id, body.professional_id, body.start, body.end,
-                                   body.capacity, body.service_ids, body.products, body.locked)
+                                   body.capacity, body.service_ids, body.products, body.locked,
+                                   reserved_for=body.reserved_for)
     return _written(scheduling, principal, written)
 
 
@@ -143,6 +153,16 @@ def unlock_slot(slot_id: UUID, principal: Writer, scheduling: SchedulingDep,
                 _key: IdempotencyKey = None) -> SlotWritten:
     """Unlock a slot: portals and citizens can see and book it."""
     return _change(scheduling, principal, slot_id, "unlock_slot")
+
+
+@router.post("/v1/slots/{slot_id}/reservation", response_model=SlotWritten,
+             responses=responses(400, 401, 403, 404, 409, 413, 422, 503))
+def reserve_slot(slot_id: UUID, body: ReservationIn, principal: Writer,
+                 scheduling: SchedulingDep, _key: IdempotencyKey = None) -> SlotWritten:
+    """Keep a slot for 811 or reorientation bookings, or give it back (``null``)."""
+    slot = scheduling.load(Slot, slot_id, "slot")
+    require_clinic(principal, slot.clinic_id, hide=True)
+    return _written(scheduling, principal, scheduling.reserve_slot_for(slot_id, body.reserved_for))
 
 
 @router.post("/v1/slots/{slot_id}/products", response_model=SlotWritten,

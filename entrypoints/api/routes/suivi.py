@@ -34,6 +34,12 @@ class AccountIcons(BaseModel):
     association: Literal["grey", "red", "green"] = "grey"
 
 
+class Referral(BaseModel):
+    from_site: str
+    priority: Literal["P4", "P5"]
+    reason: str | None = None
+
+
 class SuiviItem(BaseModel):
     """One row of the Suivi list (NAM masked but for its last four characters)."""
 
@@ -59,6 +65,9 @@ class SuiviItem(BaseModel):
     dose: int | None = Field(default=None, description="vaccination dose (V2), if recorded")
     confirmation: Confirmation | None = Field(description="filled by patient communication")
     account: AccountIcons
+    through: str | None = Field(default=None, description="`811` or `reorientation`: booked by "
+                                "another clinic's user into a slot kept for it (R2)")
+    referral: Referral | None = Field(default=None, description="a reorientation's referral")
 
 
 class SuiviPage(Page[SuiviItem]):
