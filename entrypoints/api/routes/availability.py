@@ -82,14 +82,9 @@ def list_availability(
         raise ApiError(422, "invalid_period", "end must be after start, at most 62 days later",
                        start=start.isoformat(), end=end.isoformat())
     online = online or principal.role == Role.PORTAL
-    clinics: list[str] | None
-    if clinic_id is not None:
-        require_clinic(principal, clinic_id)
-        clinics = [str(clinic_id)]
-    else:
-        clinics = None if principal.all_clinics else sorted(str(c) for c in principal.clinic_ids)
+    clinics, reserved = scope(principal, clinic_id, reserved_for)
     model = read_model(request, projector, "availability", min_position)
     items = availability(model, start, end, online, clinics, None if service_id is None else str(service_id),
-                         product, limit=page.limit, offset=page.after)
+                         product, limit=page.limit, offset=page.after, reserved_for=reserved)
     next_after = page.after + len(items) if len(items) == page.limit else None
     return AvailabilityPage(items=items, next_after=next_after, online=online)  # type: ignore[arg-type]  # read-model rows, validated by the response model

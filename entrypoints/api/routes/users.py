@@ -69,6 +69,10 @@ class UserOut(BaseModel):
     version: int
 
 
+class UserWritten(UserOut):
+    position: int = Field(ge=0, description="log position of the last event written")
+
+
 class SecretCodeOut(BaseModel):
     id: UUID = Field(description="the user's id")
     secret_code: str = Field(description="shown once: hand it to the user, who enrols with it")
@@ -144,9 +148,9 @@ def get_user(user_id: UUID, principal: Admin, users: UsersDep) -> UserOut:
     return user_out(users.get(user_id))
 
 
-@router.patch("/v1/users/{user_id}", response_model=UserOut,
+@router.patch("/v1/users/{user_id}", response_model=UserWritten,
               responses=responses(400, 401, 403, 404, 409, 413, 422, 503))
-def change_user(user_id: UUID, body: UserPatch, principal: Admin, users: UsersDep) -> UserOut:
+def change_user(user_id: UUID, body: UserPatch, principal: Admin, users: UsersDep) -> UserWritten:
     """Add or remove roles and clinics (the whole new lists), or deactivate/reactivate.
     Each change is an event of the user (its audit shows who changed what)."""
     if body.roles is not None or body.clinic_ids is not None:
@@ -154,7 +158,7 @@ def change_user(user_id: UUID, body: UserPatch, principal: Admin, users: UsersDe
                             body.clinic_ids)
     if body.active is not None:
         users.set_active(user_id, body.active)
-    return user_out(users.get(user_id))
+    return UserWritten(**user_out(users.get(user_id)).model_dump(), position=users.app.head())
 
 
 @router.post("/v1/users/{user_id}/secret-code", status_code=status.HTTP_201_CREATED,
