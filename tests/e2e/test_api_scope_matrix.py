@@ -25,6 +25,9 @@ PUBLIC_ROUTES = {
     ("GET", "/v1/clinics/{clinic_id}/logo"),  # a clinic's logo, shown by booking portals
     ("POST", "/v1/self-service/lookup"),  # citizens: NAM or coupon + phone, then a one-time code
     ("POST", "/v1/self-service/{request_id}/verify"),
+    ("POST", "/v1/sessions"),  # staff sign in with e-mail and password
+    ("POST", "/v1/users/enroll"),  # the secret code is the credential (seed 003)
+    ("POST", "/v1/users/password"),  # the reset link's token is the credential
 }
 SCOPED_ROLES = ("emr", "portal", "clinic_staff")
 #: The hub's own resources: with another clinic's id in the path they answer 403 or 404.
@@ -56,6 +59,7 @@ def _bodies(other: HttpClinic, mine: HttpClinic) -> dict[tuple[str, str], dict]:
             "cancellation_delay_hours": 1},
         ("POST", "/v1/clinics/{clinic_id}/slots"): slot_body(other.gp, [other.consult]),
         ("POST", "/v1/slots/{slot_id}/products"): {"product": "Moderna"},
+        ("POST", "/v1/slots/{slot_id}/reservation"): {"reserved_for": "811"},
         ("POST", "/v1/appointments"): booking_body(other.slot, other.consult, 9),
         ("POST", "/v1/appointments/{appointment_id}/reschedule"): {"slot_id": mine.slot},
         ("POST", "/v1/appointments/{appointment_id}/cancel"): {"reason": "x"},
