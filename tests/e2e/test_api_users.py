@@ -266,3 +266,23 @@ def test_password_reset_by_e_mailed_link(pg_app: Scheduling, smtp_sink: SmtpSink
                401, "invalid_credentials")
         assert client.post("/v1/sessions", json={"email": user.email,
                                                  "password": new_password}).status_code == 201
+
+
+def test_reserved_slots_stay_out_of_every_online_view(client, admin, auth) -> None:
+    b = HttpClinic(client, admin, name="B")
+    kept = reserved_slot(client, admin, b, "reorientation")
+    manifest = client.get("/fhir/r4/$bulk-publish").json()
+    published = "".join(client.get(o["url"]).text for o in manifest["output"] if o["type"] == "Slot")
+    assert b.slot in published and kept not in published
+    portal = auth("portal", b.id)
+    searched = client.get("/fhir/r4/Slot", headers=portal)
+    assert searched.status_code == 200 and b.slot in searched.text and kept not in searched.text
+    listed = client.get(f"/v1/clinics/{b.id}/slots", headers=portal).json()["items"]
+    assert [s["id"] for s in listed] == [b.slot]
+    _error(client.get(f"/v1/slots/{kept}", headers=portal), 404, "not_found")
+    staff = client.get(f"/v1/slots/{kept}", headers=auth("clinic_staff", b.id)).json()
+    assert staff["reserved_for"] == "reorientation"
+    # the clinic gives the slot back: portals see it again
+    assert client.post(f"/v1/slots/{kept}/reservation", headers=admin,
+                       json={"reserved_for": None}).json()["reserved_for"] is None
+    assert len(client.get(f"/v1/clinics/{b.id}/slots", headers=portal).json()["items"]) == 2
