@@ -211,18 +211,17 @@ class UserAccess:
 
 def user_access(app: Scheduling, settings: Settings | None = None,
                 passwords: Passwords | None = None,
-                mailer: Channel | None | bool = True) -> UserAccess:
+                mailer: Channel | None = None) -> UserAccess:
     """Users and sessions on ``app``: Argon2id passwords, the e-mail relay for reset links
-    (``mailer=True``: the configured one, if any)."""
+    (default: the configured one, ``HUB_SMTP_HOST``, if any)."""
     settings = settings or Settings()
     store = user_store_for(app.recorder)
     passwords = passwords or Argon2Passwords()
-    if mailer is True:
-        mailer = channels_from(settings).get("email")
+    mailer = mailer or channels_from(settings).get("email")
     users = Users(app, store, passwords,
                   code_valid_for=timedelta(hours=settings.user_code_valid_hours),
                   reset_valid_for=timedelta(minutes=settings.password_reset_valid_minutes),
-                  mailer=mailer or None, public_url=settings.public_url)
+                  mailer=mailer, public_url=settings.public_url)
     sessions = Sessions(app, store, passwords, users,
                         ttl=timedelta(minutes=settings.session_ttl_minutes),
                         throttle=ClientThrottle(settings.sign_in_client_limit))
