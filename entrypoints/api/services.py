@@ -31,6 +31,7 @@ class ApiServices:
     notifications: NotificationCenter
     setups: ClinicSetups
     vaccination: Vaccination
+    users: UserAccess
     _as_of: dict[str, PointInTime] = field(default_factory=dict)
     _as_of_lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -40,7 +41,6 @@ class ApiServices:
             if name not in self._as_of:
                 self._as_of[name] = point_in_time(self.scheduling, name, self.settings)
             return self._as_of[name]
-    users: UserAccess
 
     def authenticate(self, token: str) -> Principal | None:
         """The caller behind a bearer token: a signed-in user's session, else an API token."""
