@@ -1,7 +1,8 @@
 """Who is at the console: the session cookie, the CSRF check, the page language.
 
-The session cookie holds the bearer credential the API itself would take (an API token of a
-staff, ops or admin role), so a page and an API call are authorised by the same rule. It is
+The session cookie holds the bearer credential the API itself would take (a user's session
+token from signing in with e-mail and password, or an API token of a staff, ops or admin role),
+so a page and an API call are authorised by the same rule. It is
 HttpOnly, SameSite=Lax, scoped to the console's paths, and Secure when the request came over
 TLS (directly or through a proxy saying so). Every form carries a CSRF token that must equal
 the ``hub_csrf`` cookie (double submit; the cookie is SameSite=Strict and HttpOnly), and htmx
@@ -24,7 +25,7 @@ from starlette.responses import Response
 from entrypoints.api.deps import get_services
 from entrypoints.api.services import ApiServices
 from entrypoints.console.i18n import Language, pick, translate
-from hub.access.tokens import Principal, Role, authenticate
+from hub.access.tokens import Principal, Role
 from hub.actor import Actor, acting_as
 
 SESSION_COOKIE = "hub_console"
@@ -126,7 +127,7 @@ def principal_of(services: ApiServices, token: str | None) -> Principal | None:
     """The console principal behind a session cookie (None when absent, unknown or not allowed)."""
     if not token:
         return None
-    principal = authenticate(services.access, token)
+    principal = services.authenticate(token)
     if principal is None or principal.role not in CONSOLE_ROLES:
         return None
     return principal
@@ -134,7 +135,7 @@ def principal_of(services: ApiServices, token: str | None) -> Principal | None:
 
 def authenticate_console(visit: Visit, token: str) -> tuple[Principal | None, str | None]:
     """The principal a sign-in names, or None and why (in the visit's language)."""
-    principal = authenticate(visit.services.access, token) if token else None
+    principal = visit.services.authenticate(token) if token else None
     if principal is None:
         return None, visit.t("bad_token")
     if principal.role not in CONSOLE_ROLES:
