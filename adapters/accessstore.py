@@ -48,6 +48,7 @@ class MemoryAccessStore:
     def __init__(self) -> None:
         self._tokens: dict[str, TokenRecord] = {}
         self._answers: dict[tuple[str, str], IdempotentAnswer] = {}
+        self._created: dict[tuple[str, str], str] = {}
         self._lock = threading.Lock()
 
     def add_token(self, record: TokenRecord) -> None:
@@ -77,6 +78,7 @@ class MemoryAccessStore:
                 return False, self._answers[(subject, key)]
             claimed = IdempotentAnswer(request_hash, 0, "")
             self._answers[(subject, key)] = claimed
+            self._created[(subject, key)] = _now()
             return True, claimed
 
     def complete(self, subject: str, key: str, status: int, body: str) -> None:
@@ -87,6 +89,24 @@ class MemoryAccessStore:
     def release(self, subject: str, key: str) -> None:
         with self._lock:
             self._answers.pop((subject, key), None)
+
+    def purge_answers_containing(self, needles: list[str]) -> int:
+        """Delete the kept answers whose body mentions any of ``needles`` (an erasure)."""
+        with self._lock:
+            gone = [k for k, a in self._answers.items() if any(n in a.body for n in needles)]
+            for k in gone:
+                del self._answers[k]
+            self._created = {k: v for k, v in self._created.items() if k in self._answers}
+        return len(gone)
+
+    def purge_answers_before(self, cutoff: str) -> int:
+        """Delete the answers kept since before ``cutoff`` (ISO instant, UTC)."""
+        with self._lock:
+            gone = [k for k, at in self._created.items() if at < cutoff]
+            for k in gone:
+                self._answers.pop(k, None)
+                del self._created[k]
+        return len(gone)
 
     def close(self) -> None:
         """Nothing to release."""
@@ -201,6 +221,19 @@ class SqlAccessStore:
     def release(self, subject: str, key: str) -> None:
         self._write(f"DELETE FROM {self.answers_table} WHERE subject = ? AND key = ?",
                     (subject, key))
+
+    def purge_answers_containing(self, needles: list[str]) -> int:
+        """Delete the kept answers whose body mentions any of ``needles`` (an erasure)."""
+        deleted = 0
+        for needle in needles:
+            pattern = "%" + needle.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+            deleted += self._write(
+                f"DELETE FROM {self.answers_table} WHERE body LIKE ? ESCAPE '\\'", (pattern,))
+        return deleted
+
+    def purge_answers_before(self, cutoff: str) -> int:
+        """Delete the answers kept since before ``cutoff`` (ISO instant, UTC)."""
+        return self._write(f"DELETE FROM {self.answers_table} WHERE created_at < ?", (cutoff,))
 
     def close(self) -> None:
         """The datastore belongs to the application, which closes it."""

@@ -6,12 +6,14 @@ from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
 
 
-def persistence_env(url: str, pool_size: int = 10) -> dict[str, str]:
+def persistence_env(url: str, pool_size: int = 10, connect_timeout: int = 5) -> dict[str, str]:
     """Return the eventsourcing environment for a database URL.
 
     ``sqlite:///PATH`` → ``eventsourcing.sqlite`` (file created with its folder),
     ``postgresql://user:pw@host:port/db[?schema=S]`` → ``eventsourcing.postgres``,
     ``memory://`` → ``eventsourcing.popo``. Tables are created on first use.
+    ``connect_timeout`` bounds the wait for a PostgreSQL connection (seconds): when the database
+    is lost, requests fail fast (503) rather than hang.
     """
     parts = urlsplit(url)
     if parts.scheme == "memory":
@@ -39,7 +41,7 @@ def persistence_env(url: str, pool_size: int = 10) -> dict[str, str]:
             "POSTGRES_PASSWORD": unquote(parts.password or ""),
             "POSTGRES_POOL_SIZE": str(pool_size),
             "POSTGRES_MAX_OVERFLOW": str(pool_size),
-            "POSTGRES_CONNECT_TIMEOUT": "10",
+            "POSTGRES_CONNECT_TIMEOUT": str(connect_timeout),
             "POSTGRES_LOCK_TIMEOUT": "10",
             "CREATE_TABLE": "y",
         }

@@ -15,6 +15,7 @@ import urllib.request
 import structlog
 
 from adapters.channels import DeliveryFailed, Outgoing
+from adapters.redaction import redact_text
 
 log = structlog.get_logger("adapters.gateway")
 
@@ -53,7 +54,7 @@ class GatewayChannel:
             if exc.code == 409:
                 log.info("gateway already had this message", notification_id=str(message.key))
                 return
-            detail = exc.read()[:200].decode("utf-8", "replace")
+            detail = redact_text(exc.read()[:200].decode("utf-8", "replace"))
             raise DeliveryFailed(f"gateway answered {exc.code}: {detail}",
                                  permanent=400 <= exc.code < 500 and exc.code not in (408, 429)) from None
         except (urllib.error.URLError, OSError) as exc:

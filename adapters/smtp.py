@@ -9,6 +9,7 @@ from email.utils import formatdate
 import structlog
 
 from adapters.channels import DeliveryFailed, Outgoing
+from adapters.redaction import redact_text
 
 log = structlog.get_logger("adapters.smtp")
 
@@ -49,11 +50,12 @@ class SmtpChannel:
                 smtp.send_message(mail)
         except smtplib.SMTPRecipientsRefused as exc:
             codes = [code for code, _ in exc.recipients.values()]
-            raise DeliveryFailed(f"recipient refused: {exc.recipients}",
+            raise DeliveryFailed(f"recipient refused (SMTP {', '.join(map(str, codes))})",
                                  permanent=all(c >= 500 for c in codes)) from None
         except smtplib.SMTPResponseException as exc:
-            raise DeliveryFailed(f"SMTP {exc.smtp_code}: {exc.smtp_error!r}",
+            raise DeliveryFailed(f"SMTP {exc.smtp_code}: {redact_text(repr(exc.smtp_error))}",
                                  permanent=exc.smtp_code >= 500) from None
         except (smtplib.SMTPException, OSError) as exc:
-            raise DeliveryFailed(f"SMTP relay {self.host}:{self.port} unavailable: {exc}") from None
-        log.info("e-mail sent", notification_id=str(message.key), to=message.address)
+            raise DeliveryFailed(f"SMTP relay {self.host}:{self.port} unavailable: "
+                                 f"{redact_text(str(exc))}") from None
+        log.info("e-mail sent", notification_id=str(message.key))

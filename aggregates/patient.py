@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from datetime import date
 from typing import Any
-from uuid import NAMESPACE_URL, UUID, uuid5
+from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
 
-from aggregates.errors import InvalidValue
+from aggregates.errors import Conflict, InvalidValue
+from aggregates.pseudonyms import digest_index_id
 from aggregates.values import Language, choice, normalise_nam, require_past_date
 
 NAM_SYSTEM = "NAM"
@@ -25,6 +26,12 @@ def identifier(system: str, value: str) -> dict[str, str]:
     if system == NAM_SYSTEM:
         value = normalise_nam(value)
     return {"system": system, "value": value}
+
+
+class PatientErased(Conflict):
+    """The patient's personal data was erased: nothing more is recorded about them."""
+
+    code = "patient_erased"
 
 
 class Patient(Aggregate):
@@ -78,6 +85,8 @@ class Patient(Aggregate):
 
     def update(self, identifiers: list[dict[str, str]], details: dict[str, Any], today: date) -> None:
         """Record what changed; unknown values (None) keep what the hub already knows."""
+        if self.erased:
+            raise PatientErased(f"patient {self.id} was erased", id=str(self.id))
         checked = _checked_details(details, today)
         changes = {
             k: v for k, v in checked.items() if v is not None and getattr(self, k) != v
@@ -92,26 +101,51 @@ class Patient(Aggregate):
             setattr(self, key, value)
         self.identifiers.extend(new_identifiers)
 
+    @property
+    def erased(self) -> bool:
+        return getattr(self, "erased_at", None) is not None
 
-def index_id(system: str, value: str) -> UUID:
-    """The id of the index aggregate that maps one identifier to its patient."""
-    return uuid5(NAMESPACE_URL, f"hub:patient-identifier:{system}|{value}")
+    def erase(self) -> None:
+        """Forget the person (Loi 25): the record stays, without any personal data. The
+        store's copies become unreadable when the patient's data key is destroyed."""
+        if not self.erased:
+            self._erased()
+
+    @event("Erased")
+    def _erased(self) -> None:
+        self.identifiers = []
+        self.first_name = self.last_name = ""
+        self.birth_date = None
+        for name in CONTACT_FIELDS:
+            setattr(self, name, None)
+        self.erased_at = self.modified_on
 
 
 class PatientIdentifier(Aggregate):
     """Index: one identifier (NAM, or EMR id with its authority) → one patient.
 
-    Saved with the patient, so two racing registrations of the same NAM conflict.
+    Its id derives from a keyed digest of the identifier (``aggregates.pseudonyms``): the
+    identifier itself is not stored. Saved with the patient, so two racing registrations of
+    the same NAM conflict. After the patient's erasure the entry may point to a new patient.
     """
 
     @staticmethod
-    def create_id(system: str, value: str, patient_id: UUID) -> UUID:
-        return index_id(system, value)
+    def create_id(system: str, digest: str, patient_id: UUID) -> UUID:
+        return digest_index_id(digest)
 
     @event("IdentifierIndexed")
-    def __init__(self, system: str, value: str, patient_id: UUID) -> None:
+    def __init__(self, system: str, digest: str, patient_id: UUID) -> None:
         self.system = system
-        self.value = value
+        self.digest = digest
+        self.patient_id = patient_id
+
+    def relink(self, patient_id: UUID) -> None:
+        """The identifier now names another patient (its former one was erased)."""
+        if patient_id != self.patient_id:
+            self._relinked(patient_id=patient_id)
+
+    @event("Relinked")
+    def _relinked(self, patient_id: UUID) -> None:
         self.patient_id = patient_id
 
 

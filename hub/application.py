@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import os
 import random
 import time
 from collections.abc import Callable
 from datetime import UTC, date, datetime
 from decimal import Decimal
-from typing import Any, ClassVar, TypeVar
+from typing import Any, ClassVar, TypeVar, cast
 from uuid import UUID
 
 import structlog
-from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.application import AggregateNotFoundError, Application, Cache, LRUCache
 from eventsourcing.domain import Aggregate, DomainEventProtocol, MutableOrImmutableAggregate, Snapshot
 from eventsourcing.persistence import (
     JSONTranscoder,
@@ -25,8 +26,11 @@ from eventsourcing.persistence import (
     Transcoding,
 )
 
+from adapters.keystore import KeyStore, derive_key, key_store_for
+from adapters.personal_data import PersonalDataMapper
 from aggregates.errors import DomainError, NotFound
 from aggregates.one_time_secret import OneTimeSecret
+from aggregates.personal_fields import PERSONAL_FIELDS
 from aggregates.slot import Slot
 from aggregates.user import User
 from hub.actor import current_actor
@@ -95,8 +99,16 @@ def copy_aggregate(aggregate: A) -> A:
     return twin
 
 
-class ActorStampingMapper(Mapper[UUID]):
-    """Stamps each stored event with who acted (``meta``: subject, role, channel)."""
+class _KeysNotWired:
+    """Stands for the key store while the application is being built."""
+
+    def __getattr__(self, name: str) -> Any:
+        raise RuntimeError("the application's key store is wired at the end of its construction")
+
+
+class HubMapper(PersonalDataMapper):
+    """Stamps each stored event with who acted (``meta``: subject, role, channel), and seals
+    the personal fields of ``aggregates.personal_fields`` with the person's data key."""
 
     def to_stored_event(self, domain_event: DomainEventProtocol[UUID]) -> StoredEvent:
         if not isinstance(domain_event, Snapshot) and not hasattr(domain_event, "meta"):
@@ -117,10 +129,39 @@ class HubApplication(Application[UUID]):
         env: dict[str, str] | None = None,
         clock: Callable[[], datetime] | None = None,
         max_conflict_retries: int = 64,
+        privacy_root: bytes | None = None,
     ) -> None:
+        """``privacy_root``: the root key of personal-data protection (``hub.privacy``); a
+        random one (nothing readable by another process) when not given."""
+        root = privacy_root or os.urandom(32)
+        #: Keys the patient identifier index (``aggregates.pseudonyms``).
+        self.index_secret = derive_key(root, "patient identifier index v1")
         super().__init__(env)
         self.clock = clock or (lambda: datetime.now(UTC))
         self.max_conflict_retries = max_conflict_retries
+        #: The patients' data keys, beside the events; destroying one is an erasure.
+        self.keys: KeyStore = key_store_for(self.recorder, derive_key(root, "data key wrapping v1"))
+        self.personal_data.keys = self.keys
+
+    @property
+    def personal_data(self) -> HubMapper:
+        """The store's mapper: it seals and opens personal fields."""
+        return cast(HubMapper, self.mapper)
+
+    def forget_decrypted(self) -> None:
+        """After an erasure: drop what this process holds decrypted (cached aggregates, data
+        keys), so that nothing read before the erasure is shown after it."""
+        cache = self.repository.cache
+        if isinstance(cache, LRUCache):
+            self.repository.cache = LRUCache(maxsize=cache.maxsize)
+        elif cache is not None:
+            self.repository.cache = Cache()
+        self.personal_data.forget_all()
+
+    def sealed_mapper(self) -> PersonalDataMapper:
+        """A mapper over the same store that leaves personal fields sealed (what leaves the
+        hub: Kafka messages)."""
+        return self.personal_data.sealed_view()
 
     def construct_recorder(self) -> ProcessRecorder:
         """A process recorder: the same events table, plus tracking written in the same
@@ -134,7 +175,8 @@ class HubApplication(Application[UUID]):
 
     def construct_mapper(self) -> Mapper[UUID]:
         mapper = super().construct_mapper()
-        return ActorStampingMapper(mapper.transcoder, mapper.compressor, mapper.cipher)
+        return HubMapper(mapper.transcoder, mapper.compressor, mapper.cipher,
+                         policy=PERSONAL_FIELDS, keys=cast(KeyStore, _KeysNotWired()))
 
     def load(self, cls: type[A], aggregate_id: UUID, what: str) -> A:
         """Load an aggregate of the given type, or raise ``NotFound`` naming ``what``."""

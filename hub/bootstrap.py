@@ -22,6 +22,7 @@ from adapters.gateway import GatewayChannel
 from adapters.kafka import KafkaPublisher, ProducerOptions
 from adapters.leases import InProcessLease, Lease, PostgresLease, SqliteLease
 from adapters.loggaps import gap_guard_for
+from adapters.outbound import OutboundClient, OutboundPolicy
 from adapters.passwords import Argon2Passwords
 from adapters.schemalock import schema_setup_lock
 from adapters.smtp import SmtpChannel
@@ -36,6 +37,8 @@ from hub.notifications.center import NotificationCenter
 from hub.notifications.delivery import DeliveryPolicy, Dispatcher
 from hub.notifications.process import NotificationProcess
 from hub.notifications.replies import Replies
+from hub.notifications.webhooks import WebhookGuard
+from hub.privacy.keys import privacy_root
 from hub.readmodels.asof import PointInTime
 from hub.readmodels.registry import PROJECTIONS
 from hub.readmodels.runner import Projector
@@ -60,18 +63,32 @@ def bootstrap(
     settings = settings or Settings()
     if configure_logs:
         configure_logging(settings.log_format, settings.log_level)
-    env = persistence_env(settings.database_url, pool_size=settings.pool_size)
+    env = persistence_env(settings.database_url, pool_size=settings.pool_size,
+                          connect_timeout=settings.db_connect_timeout_seconds)
     if settings.aggregate_cache_size:
         env["AGGREGATE_CACHE_MAXSIZE"] = str(settings.aggregate_cache_size)
         env["AGGREGATE_CACHE_FASTFORWARD"] = "y"
+    cipher_key = settings.store_cipher_key.get_secret_value()
+    if cipher_key:
+        env["CIPHER_TOPIC"] = "eventsourcing.cryptography:AESCipher"
+        env["CIPHER_KEY"] = cipher_key
     with schema_setup_lock(env):
-        return Scheduling(env=env, clock=clock, max_conflict_retries=settings.max_conflict_retries)
+        return Scheduling(env=env, clock=clock, max_conflict_retries=settings.max_conflict_retries,
+                          privacy_root=privacy_root(settings))
 
 
 def setting_up(app: Any) -> Any:
     """Hold while creating tables on ``app``'s store: processes started together on an empty
     PostgreSQL schema take turns (``adapters.schemalock``); re-entrant within a process."""
     return schema_setup_lock(dict(app.env))
+
+
+def outbound_client(settings: Settings) -> OutboundClient:
+    """Fetches URLs given by callers (feeds, EMR bases) under the SSRF rules of ``HUB_OUTBOUND_*``."""
+    hosts = frozenset(h.strip().lower() for h in settings.outbound_allowed_hosts.split(",") if h.strip())
+    return OutboundClient(OutboundPolicy(
+        allowed_hosts=hosts, allow_private=settings.outbound_allow_private,
+        deadline=settings.outbound_timeout_seconds, max_bytes=settings.outbound_max_bytes))
 
 
 # -- read models ----------------------------------------------------------------------------
@@ -168,6 +185,7 @@ def build_relay(
         batch_size=settings.relay_batch_size,
         poll_interval=settings.relay_poll_interval,
         backoff_max=settings.relay_backoff_max,
+        once_deadline=settings.relay_once_deadline_seconds,
     )
     return Relay(app, publisher, relay_lease(app, settings), gap_guard_for(app.recorder), options)
 
@@ -251,6 +269,7 @@ def notification_center(app: Scheduling, settings: Settings | None = None,
     """Planning, delivery and replies of patient messages on ``app``."""
     settings = settings or Settings()
     zone = zone or settings.timezone
+    webhook_secret = settings.gateway_webhook_secret.get_secret_value()
     policy = DeliveryPolicy(
         max_attempts=settings.max_attempts,
         retry_base=timedelta(seconds=settings.retry_base_seconds),
@@ -260,10 +279,11 @@ def notification_center(app: Scheduling, settings: Settings | None = None,
     )
     return NotificationCenter(
         app=app, poll_seconds=settings.poll_seconds,
-        webhook_secret=settings.gateway_token.get_secret_value(), process=NotificationProcess(app, zone),
+        process=NotificationProcess(app, zone),
         dispatcher=Dispatcher(app, channels_from(settings) if channels is None else channels, zone,
                               policy, clock),
         replies=Replies(app, policy.link_secret, clock),
+        webhooks=WebhookGuard(webhook_secret) if webhook_secret else None,
     )
 
 

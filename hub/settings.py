@@ -4,8 +4,12 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+MIN_SECRET_CHARS = 16
+WEAK_SECRETS = frozenset({"change_me", "changeme", "change-me", "secret", "password", "example",
+                          "test", "default", "xxxxxxxxxxxxxxxx", "0123456789abcdef"})
 
 
 class EmrConnectionSettings(BaseModel):
@@ -39,6 +43,8 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     #: PostgreSQL connection pool size for the event store.
     pool_size: int = Field(default=10, ge=1)
+    #: Longest wait for a PostgreSQL connection (seconds): a lost database answers 503 fast.
+    db_connect_timeout_seconds: int = Field(default=5, ge=1, le=60)
     #: Aggregates kept in memory (fast-forwarded from the store on each load); 0 disables.
     aggregate_cache_size: int = Field(default=10_000, ge=0)
     #: How many times a command is retried when another writer got to the slot first.
@@ -68,8 +74,11 @@ class Settings(BaseSettings):
     smtp_timeout_seconds: float = Field(default=20, gt=0)
     #: SMS and voice gateway base URL (JSON over HTTP, docs/notifications.md); empty: unset.
     gateway_url: str = ""
-    #: Bearer token sent to the gateway; also the HMAC key of its webhooks' signatures.
+    #: Bearer token sent to the gateway.
     gateway_token: SecretStr = SecretStr("")
+    #: Key of the gateway webhooks' signatures (HMAC over timestamp and body, docs/
+    #: notifications.md); empty: webhooks are refused.
+    gateway_webhook_secret: SecretStr = SecretStr("")
     gateway_timeout_seconds: float = Field(default=10, gt=0)
     #: Key that signs the confirm/cancel links in e-mails; empty: e-mails carry no links.
     link_secret: SecretStr = SecretStr("")
@@ -116,6 +125,42 @@ class Settings(BaseSettings):
     relay_lease_ttl: float = Field(default=30.0, gt=0, le=3600)
     relay_replication_factor: int = Field(default=1, ge=1)
     relay_ce_source: str = "/hub"
+    #: ``hub relay --once`` gives up (exit 1, position kept) when the broker stays down this long.
+    relay_once_deadline_seconds: float = Field(default=60.0, gt=0, le=3600)
+
+    # -- privacy and outbound requests (docs/privacy.md) ---------------------------------
+    #: Root key of personal-data protection (base64 of 32 random bytes): wraps the patients'
+    #: data keys and keys the NAM index. Empty: kept in ``privacy_key_file``, made on first use.
+    privacy_key: SecretStr = SecretStr("")
+    privacy_key_file: str = "./.hub/privacy.key"
+    #: Also encrypt the whole state of every stored event (AES-GCM, base64 of 32 bytes);
+    #: empty: only the personal fields are encrypted.
+    store_cipher_key: SecretStr = SecretStr("")
+    #: Hosts the hub may fetch on a caller's behalf (availability feeds, EMR bases): comma-
+    #: separated names or ``*.domain``; empty: any public host. A host listed by exact name may
+    #: be on a private network.
+    outbound_allowed_hosts: str = ""
+    #: Allow loopback and private-network targets for every host (on-premises setups only).
+    outbound_allow_private: bool = False
+    #: Longest time of one outbound request, and largest answer (bytes).
+    outbound_timeout_seconds: float = Field(default=30, gt=0, le=300)
+    outbound_max_bytes: int = Field(default=50 * 1024 * 1024, ge=1024)
+    #: ``hub mllp``: addresses or networks (CIDR), comma-separated, that may connect; empty: any.
+    mllp_allowed_peers: str = ""
+
+    @field_validator("link_secret", "gateway_token", "gateway_webhook_secret", "privacy_key",
+                     "store_cipher_key")
+    @classmethod
+    def _strong_secret(cls, secret: SecretStr, info: ValidationInfo) -> SecretStr:
+        """A secret is empty (its feature off) or strong: a placeholder or a short, guessable
+        value is refused at start-up rather than signing links anyone can forge."""
+        text = secret.get_secret_value()
+        name = f"HUB_{(info.field_name or '').upper()}"
+        if text and (len(text) < MIN_SECRET_CHARS or text.strip().lower() in WEAK_SECRETS
+                     or len(set(text)) < 6):
+            raise ValueError(f"{name} is too weak: use at least {MIN_SECRET_CHARS} random "
+                             "characters (e.g. `openssl rand -base64 32`), or leave it empty")
+        return secret
 
     # -- setup wizard (docs/setup.md) ------------------------------------------------------
     #: Per EMR vendor key (``omnimed``, ``myle-emr``, ...): where and how to pull staff and

@@ -2,7 +2,8 @@
 
 One row per stored event, already decoded to the public ``EventRecord`` shape: the global log
 behind ``/v1/events`` and any aggregate's history behind ``/v1/audit/{aggregate_id}``, without
-decoding the store per request.
+decoding the store per request. Personal fields (``aggregates.personal_fields``) are never
+copied here: ``_personal`` names whose data the event carried (Loi 25, docs/privacy.md).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from typing import Any
 
 from eventsourcing.utils import get_topic
 
+from aggregates.personal_fields import PERSONAL_FIELDS
 from projections.base import EVERY_TOPIC, ReadModelProjection, handles
 from projections.eventlog import describe_event, to_jsonable
 from projections.readmodel import Changes
@@ -35,7 +37,9 @@ class AuditProjection(ReadModelProjection):
 
     @handles(EVERY_TOPIC)
     def recorded(self, e: Any, position: int, changes: Changes) -> None:
-        record = describe_event(e, position, get_topic(type(e)))
+        topic = get_topic(type(e))
+        record = describe_event(e, position, topic)
+        data = PERSONAL_FIELDS.without_personal(topic, record.data, record.aggregate_id)
         meta = record.meta
         changes.put(EVENTS, {
             "position": position, "id": str(record.id), "aggregate_id": str(record.aggregate_id),
@@ -43,7 +47,7 @@ class AuditProjection(ReadModelProjection):
             "version": record.version, "time": record.time.isoformat(),
             "subject": meta.get("subject"), "role": meta.get("role"),
             "channel": meta.get("channel"),
-            "data": json.dumps(to_jsonable(record.data), ensure_ascii=False),
+            "data": json.dumps(to_jsonable(data), ensure_ascii=False),
             "meta": json.dumps(to_jsonable(meta), ensure_ascii=False),
         })
 

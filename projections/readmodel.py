@@ -272,6 +272,17 @@ class Changes:
         self.rows[table][key] = None
         self.dirty[table].add(key)
 
+    def where(self, table: str, column: str, value: Any) -> list[Row]:
+        """The rows of ``table`` whose ``column`` equals ``value`` (changes so far included)."""
+        self.flush()
+        spec = self.model.by_name[table]
+        physical = self.model.dialect.qualified(self.model.physical(table))
+        found = self.model.fetch(self.curs, f'SELECT * FROM {physical} WHERE "{column}" = %s',
+                                 [value])
+        for row in found:
+            self.rows[table][spec.key_of(row)] = row
+        return found
+
     def flush(self) -> None:
         for name, keys in self.dirty.items():
             cache = self.rows[name]

@@ -99,6 +99,16 @@ class SuiviProjection(ReadModelProjection):
         if fields:
             changes.update(PATIENTS, str(e.originator_id), **fields)
 
+    @handles(event_of(Patient, "Erased"))
+    def patient_erased(self, e: Any, position: int, changes: Changes) -> None:
+        """Loi 25: the row keeps the patient id only; their messages' addresses go too."""
+        patient_id = str(e.originator_id)
+        changes.put(PATIENTS, {"patient_id": patient_id, "first_name": "", "last_name": "",
+                               "nam_masked": None})
+        for appointment in changes.where(APPOINTMENTS, "patient_id", patient_id):
+            for row in changes.where(COMMUNICATIONS, "appointment_id", appointment["appointment_id"]):
+                changes.update(COMMUNICATIONS, row["communication_id"], address=None)
+
     # -- appointments --------------------------------------------------------------
     @handles(event_of(Appointment, "Booked"))
     def booked(self, e: Any, position: int, changes: Changes) -> None:

@@ -33,7 +33,10 @@ ERROR_NAMES = {
     "205": "Duplicate key identifier", "206": "Application record locked",
     "207": "Application internal error",
 }
-MAX_MESSAGE_CHARS = 1_000_000
+#: Bounds checked by a plain split before any parsing (SPEC T3): a SIU message is a few KB.
+MAX_MESSAGE_CHARS = 65_536
+MAX_SEGMENTS = 200
+MAX_SEGMENT_CHARS = 8_192
 
 
 @dataclass
@@ -80,6 +83,37 @@ def header(text: str) -> Header:
     except (HL7apyException, ValueError, IndexError):
         return Header()
     return header_of(msh)
+
+
+def bounded_header(text: str) -> Header:
+    """MSH by a plain split, after the size and segment bounds: what the sender check needs,
+    at a cost that does not depend on the message (no hl7apy parse). ``Hl7Problem`` when out
+    of bounds or not HL7."""
+    if len(text) > MAX_MESSAGE_CHARS:
+        raise Hl7Problem("AR", APPLICATION_INTERNAL_ERROR,
+                         f"message larger than {MAX_MESSAGE_CHARS} characters")
+    lines = normalise(text).split("\r")
+    if len(lines) > MAX_SEGMENTS:
+        raise Hl7Problem("AR", SEGMENT_SEQUENCE_ERROR, f"message has more than {MAX_SEGMENTS} segments")
+    if any(len(line) > MAX_SEGMENT_CHARS for line in lines):
+        raise Hl7Problem("AR", SEGMENT_SEQUENCE_ERROR,
+                         f"a segment is longer than {MAX_SEGMENT_CHARS} characters")
+    first = lines[0]
+    if not first.startswith("MSH") or len(first) < 8:
+        raise Hl7Problem("AR", SEGMENT_SEQUENCE_ERROR,
+                         "not an HL7 v2 message: it must start with an MSH segment", "MSH")
+    fields = first.split(first[3])  # MSH-1 is the field separator: MSH-n is fields[n - 1]
+    component = fields[1][:1] or "^"
+
+    def field(n: int, part: int = 1) -> str:
+        text = fields[n - 1] if len(fields) >= n else ""
+        parts = text.split(component)
+        return parts[part - 1].strip() if len(parts) >= part else ""
+
+    return Header(control_id=field(10), application=field(3), facility=field(4),
+                  receiving_application=field(5), receiving_facility=field(6),
+                  processing_id=field(11) or "P", version=field(12), message_type=field(9),
+                  trigger=field(9, 2))
 
 
 def header_of(msh: Any) -> Header:

@@ -11,17 +11,20 @@ from zoneinfo import ZoneInfo
 import structlog
 from hl7apy.core import Message
 
+from aggregates.emr import Hl7Sender
 from aggregates.errors import Conflict, DomainError, InvalidValue, NotFound
 from connectors.hl7v2.ack import build_ack
 from connectors.hl7v2.er7 import (
     APPLICATION_INTERNAL_ERROR,
     APPLICATION_RECORD_LOCKED,
     DATA_TYPE_ERROR,
+    MAX_SEGMENT_CHARS,
     REQUIRED_FIELD_MISSING,
     UNKNOWN_KEY_IDENTIFIER,
     UNSUPPORTED_PROCESSING_ID,
     Header,
     Hl7Problem,
+    bounded_header,
     header,
     header_of,
     normalise,
@@ -63,12 +66,14 @@ class Hl7Inbox:
         """
         head = Header()
         try:
+            head = bounded_header(text)  # bounds, then the sender, before any parse (T3)
+            sender = self._check_sender(head, may_act_for)
             message = parse(text)
             head = header_of(message.msh)
-            return self._apply(message, text, head, channel, may_act_for)
+            return self._apply(message, text, head, channel, sender)
         except Hl7Problem as problem:
-            if not head.control_id:
-                head = header(text)  # the whole message was unreadable: MSH alone may not be
+            if not head.control_id:  # the whole message was unreadable: MSH alone may not be
+                head = header(text[:MAX_SEGMENT_CHARS])  # bounded: never a parse of a huge line
             return self._refuse(head, problem, channel)
         except StoreBusy as exc:
             return self._refuse(head, Hl7Problem("AR", APPLICATION_RECORD_LOCKED, exc.message), channel)
@@ -80,14 +85,9 @@ class Hl7Inbox:
                                   "internal error: the message was not applied; send it again later")
             return self._refuse(head, internal, channel)
 
-    def _apply(self, message: Message, text: str, head: Header, channel: str,
-               may_act_for: Callable[[UUID], bool] | None) -> str:
-        if not head.control_id:
-            raise Hl7Problem("AR", REQUIRED_FIELD_MISSING, "MSH-10 (message control id) is empty",
-                             "MSH-10")
-        if head.processing_id not in ("P", "T", "D"):
-            raise Hl7Problem("AR", UNSUPPORTED_PROCESSING_ID,
-                             f"MSH-11 processing id {head.processing_id!r} must be P, T or D", "MSH-11")
+    def _check_sender(self, head: Header, may_act_for: Callable[[UUID], bool] | None) -> Hl7Sender:
+        """Refuse, before parsing, a message whose MSH-3/MSH-4 is no registered sender (or a
+        sender of a clinic this token does not act for)."""
         if not head.application or not head.facility:
             raise Hl7Problem("AR", REQUIRED_FIELD_MISSING,
                              "MSH-3 and MSH-4 (sending application and facility) are required", "MSH-3")
@@ -101,6 +101,16 @@ class Hl7Inbox:
             raise Hl7Problem("AR", UNKNOWN_KEY_IDENTIFIER,
                              f"this token does not act for the clinic of sender "
                              f"MSH-3={head.application}, MSH-4={head.facility}", "MSH-3")
+        return sender
+
+    def _apply(self, message: Message, text: str, head: Header, channel: str,
+               sender: Hl7Sender) -> str:
+        if not head.control_id:
+            raise Hl7Problem("AR", REQUIRED_FIELD_MISSING, "MSH-10 (message control id) is empty",
+                             "MSH-10")
+        if head.processing_id not in ("P", "T", "D"):
+            raise Hl7Problem("AR", UNSUPPORTED_PROCESSING_ID,
+                             f"MSH-11 processing id {head.processing_id!r} must be P, T or D", "MSH-11")
         mapping = self.profiles.for_sending_application(head.application)
         emr_message = to_emr_message(message, normalise(text), mapping, self.zone)
         with acting_as(Actor(subject=sender.subject, role="emr", channel=channel)):

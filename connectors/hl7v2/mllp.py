@@ -7,8 +7,10 @@
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import socket
 from collections.abc import Callable
+from typing import Any
 
 import structlog
 
@@ -46,11 +48,15 @@ class MllpServer:
     """Answers framed messages on ``host:port``; the handler runs in a worker thread."""
 
     def __init__(self, handle: Callable[[str], str], host: str = "127.0.0.1", port: int = 2575,
-                 max_frame_bytes: int = MAX_FRAME_BYTES) -> None:
+                 max_frame_bytes: int = MAX_FRAME_BYTES, allowed_peers: str = "") -> None:
+        """``allowed_peers``: comma-separated addresses or networks (CIDR) that may connect;
+        empty: any (bind to a private interface then)."""
         self.handle = handle
         self.host = host
         self.port = port
         self.max_frame_bytes = max_frame_bytes
+        self.allowed = [ipaddress.ip_network(p.strip(), strict=False)
+                        for p in allowed_peers.split(",") if p.strip()]
         self._server: asyncio.Server | None = None
 
     async def start(self) -> tuple[str, int]:
@@ -75,6 +81,10 @@ class MllpServer:
 
     async def _serve_client(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         peer = writer.get_extra_info("peername")
+        if not self.peer_allowed(peer):
+            log.warning("mllp peer refused: not in HUB_MLLP_ALLOWED_PEERS", peer=str(peer[0]))
+            writer.close()
+            return
         try:
             while True:
                 try:
@@ -95,6 +105,18 @@ class MllpServer:
             log.info("mllp connection lost", peer=str(peer), error=str(exc))
         finally:
             writer.close()
+
+
+    def peer_allowed(self, peer: Any) -> bool:
+        if not self.allowed:
+            return True
+        try:
+            address = ipaddress.ip_address(str(peer[0]).split("%")[0])
+        except (ValueError, TypeError, IndexError):
+            return False
+        if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
+            address = address.ipv4_mapped
+        return any(address in network for network in self.allowed)
 
 
 class MllpClient:

@@ -9,6 +9,7 @@ from fastapi import FastAPI
 
 from adapters.accessstore import access_store_for
 from adapters.logostore import logo_store_for
+from adapters.phireads import phi_reads_for
 from connectors.directory import SOURCES
 from connectors.fhir.emr_directory import EmrPull
 from entrypoints.api.errors import BodyLimit, install_error_handlers
@@ -27,6 +28,7 @@ from entrypoints.api.routes import (
     imports,
     notifications,
     patients,
+    privacy,
     professionals,
     services,
     sessions,
@@ -38,7 +40,7 @@ from entrypoints.api.routes import (
 )
 from entrypoints.api.services import ApiServices
 from hub.access.users import Passwords
-from hub.bootstrap import bootstrap, notification_center, setting_up, user_access
+from hub.bootstrap import bootstrap, notification_center, outbound_client, setting_up, user_access
 from hub.bootstrap import vaccination as vaccination_services
 from hub.imports.service import Imports
 from hub.scheduling.service import Scheduling
@@ -49,7 +51,7 @@ from hub.setup.service import ClinicSetups
 ROUTERS = tuple(module.router for module in (
     health, clinics, hl7, imports, feeds, fhir, notifications, suivi, availability, events,
     professionals, services, slots, appointments, patients, setups, vaccination, users,
-    sessions,
+    sessions, privacy,
 )) + (setups.clinic_logo_router,)
 
 DESCRIPTION = """The appointment hub's native API (CONTRACT `/v1/...`).
@@ -88,6 +90,8 @@ def create_app(scheduling: Scheduling | None = None, settings: Settings | None =
                 setups=ClinicSetups(application, imports, logo_store_for(application.recorder)),
                 vaccination=vaccination_services(application, settings),
                 users=user_access(application, settings, passwords),
+                outbound=outbound_client(settings),
+                phi_reads=phi_reads_for(application.recorder),
             )
         services.imports.resume_running()  # imports interrupted by a stop run again
         app.state.services = services

@@ -2,11 +2,17 @@
 the same key with another body is refused (422). Keys are per token subject and kept in the
 access store beside the tokens. A key is claimed before the request runs, so two concurrent
 requests with one key never both write (the second gets 409 ``idempotency_in_progress``).
+
+Kept answers may copy personal data: they are kept ``KEEP_ANSWERS`` (24 h) only, never for the
+read-only POSTs (``/v1/patients/search``: nothing to replay safely), and an erasure deletes
+those that mention the patient (docs/privacy.md).
 """
 
 from __future__ import annotations
 
 import hashlib
+import time
+from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
 from anyio import to_thread
@@ -21,6 +27,11 @@ from entrypoints.api.errors import error_response
 MAX_KEY = 200
 #: Answers larger than this are not kept (the key is released instead).
 MAX_STORED_BODY = 1_048_576
+#: How long an answer is kept for replays.
+KEEP_ANSWERS = timedelta(hours=24)
+#: POSTs that only read: the key is not kept (their answers would copy personal data).
+READ_ONLY_POSTS = frozenset({"/v1/patients/search"})
+_PURGE_EVERY = 600.0
 
 IdempotencyKey = Annotated[str | None, Header(
     alias="Idempotency-Key", min_length=1, max_length=MAX_KEY,
@@ -35,9 +46,11 @@ class Idempotency:
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
+        self._purged_at = float("-inf")
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["method"] != "POST":
+        if (scope["type"] != "http" or scope["method"] != "POST"
+                or scope["path"] in READ_ONLY_POSTS):
             await self.app(scope, receive, send)
             return
         headers = dict(scope.get("headers") or [])
@@ -54,6 +67,10 @@ class Idempotency:
             return
         services = scope["app"].state.services
         access = services.access
+        if time.monotonic() - self._purged_at > _PURGE_EVERY:
+            self._purged_at = time.monotonic()
+            cutoff = (datetime.now(UTC) - KEEP_ANSWERS).isoformat()
+            await to_thread.run_sync(access.purge_answers_before, cutoff)
         principal = await to_thread.run_sync(services.authenticate, secret.strip())
         if principal is None:  # the app answers 401
             await self.app(scope, receive, send)

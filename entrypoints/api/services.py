@@ -6,6 +6,8 @@ import threading
 from dataclasses import dataclass, field
 
 from adapters.accessstore import AccessStore
+from adapters.outbound import OutboundClient
+from adapters.phireads import MemoryPhiReads, PhiReads
 from hub.access.sessions import TOKEN_PREFIX as SESSION_TOKEN_PREFIX
 from hub.access.tokens import Principal, authenticate
 from hub.bootstrap import UserAccess, point_in_time
@@ -32,6 +34,10 @@ class ApiServices:
     setups: ClinicSetups
     vaccination: Vaccination
     users: UserAccess
+    #: Fetches the URLs callers give (feeds), under the SSRF rules of the settings.
+    outbound: OutboundClient = field(default_factory=OutboundClient)
+    #: Who read which patient's personal data (``GET /v1/phi-reads``).
+    phi_reads: PhiReads = field(default_factory=MemoryPhiReads)
     _as_of: dict[str, PointInTime] = field(default_factory=dict)
     _as_of_lock: threading.Lock = field(default_factory=threading.Lock)
 

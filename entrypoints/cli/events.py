@@ -67,7 +67,7 @@ def run_events(args: argparse.Namespace) -> int:
         raise InvalidValue("--after must be ≥ 0 and --limit between 1 and 10000")
     app = bootstrap()
     notifications = app.recorder.select_notifications(start=args.after + 1, limit=args.limit)
-    _print([describe(n, app.mapper) for n in notifications], args.json)
+    _print([describe(n, app.sealed_mapper()) for n in notifications], args.json)
     return 0
 
 
@@ -85,7 +85,7 @@ def run_audit(args: argparse.Namespace) -> int:
     stored = app.events.recorder.select_events(aggregate_id)
     if not stored:
         raise NotFound(f"no events for aggregate {aggregate_id}")
-    _print([describe(s, app.mapper) for s in stored], args.json)
+    _print([describe(s, app.sealed_mapper()) for s in stored], args.json)
     return 0
 
 

@@ -16,6 +16,7 @@ from entrypoints.cli import (
     imports,
     mllp,
     notifications,
+    patients,
     projections,
     relay,
     serve,
@@ -26,7 +27,8 @@ from entrypoints.cli import (
 
 #: Every subcommand module, in ``hub --help`` order; each has ``register(subparsers)``, which
 #: sets ``func`` on its parser. Add yours here.
-COMMANDS = (demo, events, tokens, users, serve, imports, smart, mllp, projections, notifications, relay)
+COMMANDS = (demo, events, tokens, users, serve, imports, smart, mllp, projections, notifications, relay,
+            patients)
 
 
 def build_parser() -> argparse.ArgumentParser:

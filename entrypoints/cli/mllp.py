@@ -43,7 +43,8 @@ def run_listener(args: argparse.Namespace) -> int:
         feeds.start()
 
     async def serve() -> None:
-        server = MllpServer(lambda text: inbox.receive(text, "mllp"), args.host, args.port)
+        server = MllpServer(lambda text: inbox.receive(text, "mllp"), args.host, args.port,
+                            allowed_peers=settings.mllp_allowed_peers)
         host, port = await server.start()
         print(f"hub mllp: listening on {host}:{port}", flush=True)
         await server.serve_forever()

@@ -54,6 +54,12 @@ def run(args: argparse.Namespace) -> int:
         raise Conflict(
             "another relay holds the lease on this store; run `hub relay --status` to see it"
         ) from None
+    except BrokerUnavailable:
+        print(f"hub relay --once: the Kafka broker at {settings.kafka_bootstrap} did not answer "
+              f"within {settings.relay_once_deadline_seconds:g} s; nothing is lost: published up "
+              f"to position {relay.position}, run it again when the broker is back",
+              file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         relay.stop_event.set()
         return 130

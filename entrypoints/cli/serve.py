@@ -26,5 +26,6 @@ def run(args: argparse.Namespace) -> int:
         print("hub: --port must be 1-65535 and --workers at least 1")
         return 2
     uvicorn.run("entrypoints.web:create_web_app", factory=True, host=args.host, port=args.port,
-                workers=args.workers, log_level=settings.log_level.lower(), access_log=False)
+                workers=args.workers, log_level=settings.log_level.lower(), access_log=False,
+                log_config=None)  # uvicorn logs through ours (redacted, see hub.logging)
     return 0

@@ -8,7 +8,8 @@ from uuid import UUID
 
 from aggregates.errors import InvalidValue
 from connectors.fhir.smart_scheduling.ingest import FeedIngest
-from hub.bootstrap import bootstrap
+from hub.bootstrap import bootstrap, outbound_client
+from hub.settings import Settings
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -25,6 +26,8 @@ def run_ingest(args: argparse.Namespace) -> int:
         clinic_id = UUID(args.clinic)
     except ValueError:
         raise InvalidValue(f"{args.clinic!r} is not a clinic id (a UUID)") from None
-    report = FeedIngest(bootstrap()).ingest(clinic_id, args.url)
+    settings = Settings()
+    report = FeedIngest(bootstrap(settings)).ingest(clinic_id, args.url,
+                                                     outbound_client(settings).get)
     print(json.dumps(report.as_dict()))
     return 0

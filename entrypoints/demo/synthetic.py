@@ -20,6 +20,7 @@ from aggregates.appointment import Appointment
 from aggregates.clinic import Clinic
 from aggregates.patient import NAM_SYSTEM, Patient, PatientIdentifier, identifier
 from aggregates.professional import Professional
+from aggregates.pseudonyms import identifier_digest
 from aggregates.service import Service
 from aggregates.slot import Slot
 from hub.application import HubApplication
@@ -122,7 +123,8 @@ def write_history(
         patients.append(patient)
         if len(patients) > 20_000:
             patients.pop(rng.randrange(len(patients)))
-        return [patient, PatientIdentifier(NAM_SYSTEM, ids[0]["value"], patient.id)]
+        digest = identifier_digest(app.index_secret, NAM_SYSTEM, ids[0]["value"])
+        return [patient, PatientIdentifier(NAM_SYSTEM, digest, patient.id)]
 
     opened = 0
     while written < events:

@@ -50,10 +50,11 @@ class AuditExport:
              progress: Callable[[int], None] | None = None) -> Iterator[dict[str, Any]]:
         """Rows of the events at positions ``1..stop`` that ``chosen`` keeps."""
         after = 0
+        sealed = self.app.sealed_mapper()  # personal fields stay sealed in exports (Loi 25)
         while after < stop:
             batch = self.reader.read_settled(after, self.chunk, stop)
             for notification in batch:
-                record = describe(notification, self.app.mapper)
+                record = describe(notification, sealed)
                 clinic = self._clinic_of(record)
                 if chosen.clinic_id is not None and clinic != chosen.clinic_id:
                     continue

@@ -22,6 +22,7 @@ from hub.application import StoreBusy
 from hub.notifications.delivery import DeliveryReport, Dispatcher
 from hub.notifications.process import NotificationProcess
 from hub.notifications.replies import Replies
+from hub.notifications.webhooks import WebhookGuard
 from hub.scheduling.service import Scheduling
 
 log = structlog.get_logger("hub.notifications")
@@ -39,11 +40,11 @@ class NotificationCenter:
 
     app: Scheduling
     poll_seconds: float
-    #: HMAC key of the gateway's webhooks (``HUB_GATEWAY_TOKEN``); empty: webhooks refused.
-    webhook_secret: str
     process: NotificationProcess
     dispatcher: Dispatcher
     replies: Replies
+    #: Checks the gateway's webhooks (``HUB_GATEWAY_WEBHOOK_SECRET``); None: webhooks refused.
+    webhooks: WebhookGuard | None = None
 
     def run_once(self, stop: Callable[[], bool] = lambda: False) -> DeliveryReport:
         """Plan for every appointment event so far, then send what is due (``stop`` is checked

@@ -141,6 +141,9 @@ class Dispatcher:
         if datetime.fromisoformat(n.details["start"]) <= now:
             self._close(n, report, "skipped", "the appointment has started")
             return
+        if not n.address:  # the patient was erased (Loi 25): nowhere to send
+            self._close(n, report, "skipped", "the patient's personal data was erased")
+            return
         if n.channel == "phone" and (window := call_time(now, self.zone)) > now:
             self._later(nid, window)  # calls only 09:00-20:00 local time, retries included
             return

@@ -37,6 +37,12 @@ class AppointmentOver(Conflict):
     code = "appointment_over"
 
 
+class LinkSuperseded(Conflict):
+    """The link was sent for an earlier time of the appointment (it was moved since)."""
+
+    code = "link_superseded"
+
+
 def is_yes(text: str) -> bool:
     """"OK", "Oui", "Yes" in any case, with or without accents, spaces or punctuation."""
     plain = unicodedata.normalize("NFKD", text)
@@ -64,7 +70,16 @@ class Replies:
 
     # -- e-mail links -------------------------------------------------------------------------
     def read_link(self, token: str) -> LinkClaim:
-        return verify(self.link_secret, token, self.clock())
+        """The claim of a valid link for the appointment as it is now: a link is signed over the
+        appointment's start (its expiry), so one sent before a reschedule no longer works."""
+        claim = verify(self.link_secret, token, self.clock())
+        appointment = self.app.load(Appointment, claim.appointment_id, "appointment")
+        if int(appointment.start.timestamp()) != int(claim.expires.timestamp()):
+            raise LinkSuperseded(
+                "Ce lien vise une ancienne heure de votre rendez-vous : utilisez celui du dernier "
+                "courriel. / This link is for an earlier time of your appointment: use the one in "
+                "your latest e-mail.")
+        return claim
 
     def follow_link(self, token: str) -> Reply:
         claim = self.read_link(token)

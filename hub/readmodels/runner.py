@@ -19,12 +19,15 @@ from typing import Any
 
 import structlog
 from eventsourcing.persistence import Notification, Tracking
+from eventsourcing.utils import get_topic
 
+from aggregates.patient import Patient
 from hub.follow import LogReader
-from projections.base import ReadModelProjection
+from projections.base import ReadModelProjection, event_of
 from projections.readmodel import PositionMoved, ReadModel
 
 log = structlog.get_logger("hub.readmodels.runner")
+ERASED_TOPIC = get_topic(event_of(Patient, "Erased"))
 Progress = Callable[[int], None]
 
 
@@ -82,6 +85,8 @@ class Projector:
         if not batch:
             return 0
         decoded = self._decode(batch)
+        if any(topic == ERASED_TOPIC for _, topic, _ in decoded):
+            self.app.forget_decrypted()  # a patient was erased (maybe by another process)
         for name, projection in self.projections.items():
             after = positions[name]
             if batch[-1].id <= after:
@@ -178,9 +183,10 @@ class Projector:
                 reached = batch[-1].id if len(batch) == chunk else target
                 # read the next chunk while this one is decoded and written
                 upcoming = reader.submit(read, reached) if reached < target else None
-                with shadow.transaction() as curs:
-                    projection.apply(curs, self._decode(batch, projection),
-                                     Tracking(self.source, reached), position, model=shadow)
+                decoded = self._decode(batch, projection)  # before the transaction: it may
+                with shadow.transaction() as curs:         # read data keys (no idle transaction)
+                    projection.apply(curs, decoded, Tracking(self.source, reached), position,
+                                     model=shadow)
                 if advance:
                     advance(reached - position)
                 position = reached

@@ -41,6 +41,8 @@ class RelayOptions:
     backoff_max: float = 30.0
     #: Seconds a hole may wait before a warning names it (it is never skipped unsettled).
     gap_warn_after: float = 5.0
+    #: ``run(once=True)`` gives up (``BrokerUnavailable``) when the broker stays down this long.
+    once_deadline: float = 60.0
 
 
 @dataclass(frozen=True)
@@ -72,6 +74,8 @@ class Relay:
         name: str = TRACKING_NAME,
     ) -> None:
         self.app = app
+        #: Messages carry personal fields sealed only (docs/privacy.md, consumer profile).
+        self.mapper = app.sealed_mapper()
         self.publisher = publisher
         self.lease = lease
         self.gaps = gaps
@@ -90,7 +94,7 @@ class Relay:
     def _prepare(self, after: int) -> _Batch:
         notifications = self.reader.read(after)
         messages = [
-            to_message(describe(n, self.app.mapper), self.options.topic_prefix, self.options.ce_source)
+            to_message(describe(n, self.mapper), self.options.topic_prefix, self.options.ce_source)
             for n in notifications
         ]
         return _Batch(after, notifications, messages)
@@ -149,6 +153,7 @@ class Relay:
         """Publish until stopped (or, with ``once``, until the store's head); return a count."""
         published, backoff, standby_logged, failing = 0, 0.0, False, False
         target = self.head() if once else None
+        started = time.monotonic()
         try:
             while not self.stop_event.is_set():
                 try:
@@ -172,6 +177,8 @@ class Relay:
                 except BrokerUnavailable as exc:
                     backoff = min(self.options.backoff_max, backoff * 2 or self.options.backoff_initial)
                     delay = backoff * random.uniform(0.8, 1.2)
+                    if once and time.monotonic() - started + delay > self.options.once_deadline:
+                        raise  # --once returns: the position is held, nothing is lost
                     log.warning(
                         "kafka broker unavailable; position held, retrying",
                         bootstrap=self.publisher.options.bootstrap if self.publisher else None,

@@ -74,12 +74,13 @@ class Replay:
         self.reader.settled_head()  # waits for writers holding positions at or below ``stop``
         self.reached = after = start - 1
         published, first, last = 0, None, None
+        sealed = self.app.sealed_mapper()  # as the relay: personal fields only sealed
         while after < stop:
             batch = self.reader.read_settled(after, self.batch_size, stop)
             if not batch:
                 break
             self.publisher.publish([
-                to_message(describe(n, self.app.mapper), self.topic_prefix, self.ce_source)
+                to_message(describe(n, sealed), self.topic_prefix, self.ce_source)
                 for n in batch
             ])
             first = batch[0].id if first is None else first

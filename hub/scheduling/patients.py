@@ -6,7 +6,8 @@ from typing import TYPE_CHECKING, Any
 
 from eventsourcing.domain import Aggregate
 
-from aggregates.patient import NAM_SYSTEM, Patient, PatientIdentifier, identifier, index_id
+from aggregates.patient import NAM_SYSTEM, Patient, PatientIdentifier, identifier
+from aggregates.pseudonyms import digest_index_id, identifier_digest
 
 if TYPE_CHECKING:
     from hub.application import HubApplication
@@ -26,12 +27,24 @@ class PatientRegistry:
             ids.append(identifier(other["system"], other["value"]))
         return ids
 
+    def digest(self, ident: dict[str, str]) -> str:
+        """The keyed digest of an identifier: the index never holds the identifier itself."""
+        return identifier_digest(self.app.index_secret, ident["system"], ident["value"])
+
+    def entry(self, ident: dict[str, str]) -> PatientIdentifier | None:
+        index_key = digest_index_id(self.digest(ident))
+        if index_key not in self.app.repository:
+            return None
+        return self.app.load(PatientIdentifier, index_key, "patient identifier")
+
     def find(self, identifiers: list[dict[str, str]]) -> Patient | None:
+        """The live patient one of the identifiers names (an erased one is no match)."""
         for ident in identifiers:
-            index_key = index_id(ident["system"], ident["value"])
-            if index_key in self.app.repository:
-                entry = self.app.load(PatientIdentifier, index_key, "patient identifier")
-                return self.app.load(Patient, entry.patient_id, "patient")
+            entry = self.entry(ident)
+            if entry is not None:
+                patient = self.app.load(Patient, entry.patient_id, "patient")
+                if not patient.erased:
+                    return patient
         return None
 
     def find_by_nam(self, nam: str) -> Patient | None:
@@ -47,11 +60,14 @@ class PatientRegistry:
             defaults = {"first_name": "", "last_name": "", "birth_date": None, "language": "fr"}
             defaults.update({k: v for k, v in details.items() if v is not None})
             known = Patient.register(identifiers, defaults, today)
-            new_ids = identifiers
         else:
             known.update(identifiers, details, today)
-            new_ids = [
-                i for i in identifiers if index_id(i["system"], i["value"]) not in self.app.repository
-            ]
-        index = [PatientIdentifier(i["system"], i["value"], known.id) for i in new_ids]
+        index: list[Aggregate] = []
+        for ident in identifiers:
+            entry = self.entry(ident)
+            if entry is None:
+                index.append(PatientIdentifier(ident["system"], self.digest(ident), known.id))
+            elif entry.patient_id != known.id:  # it named a patient since erased
+                entry.relink(known.id)
+                index.append(entry)
         return [known, *index]

@@ -52,7 +52,7 @@ def client(pg_url: str):
         conn.execute(f'CREATE SCHEMA "{schema}"')
     scheduling = make_app(urlunsplit(urlsplit(pg_url)._replace(query=f"schema={schema}")))
     with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("HUB_GATEWAY_TOKEN", "schemathesis-gateway-secret")
+        patch.setenv("HUB_GATEWAY_WEBHOOK_SECRET", "schemathesis-gateway-secret")
         with TestClient(create_app(scheduling)) as test_client:
             yield test_client
     scheduling.close()

@@ -51,11 +51,12 @@ def test_bulk_publish_lists_unlocked_future_slots_of_online_services(publisher: 
     pg_app.book(world.slot, world.consult, {"nam": "TREM85010112", "first_name": "A", "last_name": "B",
                                             "birth_date": "1985-01-01", "language": "fr"}, "emr")
 
-    answer = publisher.get("/fhir/r4/$bulk-publish")
+    answer = publisher.get("/fhir/r4/$bulk-publish", headers={"Host": "evil.example"})
     assert answer.status_code == 200
     assert answer.headers["cache-control"] == "public, max-age=120"
     manifest = answer.json()
-    assert manifest["request"].endswith("/fhir/r4/$bulk-publish") and manifest["error"] == []
+    assert manifest["request"] == "http://127.0.0.1:8000/fhir/r4/$bulk-publish"  # HUB_PUBLIC_URL
+    assert "evil.example" not in answer.text and manifest["error"] == []
     assert sorted(o["type"] for o in manifest["output"]) == ["Location", "Schedule", "Slot"]
     published = files(publisher, manifest)
 

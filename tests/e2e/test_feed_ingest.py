@@ -12,8 +12,10 @@ from fastapi.testclient import TestClient
 from aggregates.service import Service
 from aggregates.slot import Slot
 from connectors.fhir.smart_scheduling.ingest import FeedIngest, FeedUnreachable, MalformedFeed
+from entrypoints.api.app import create_app
 from hub.scheduling.reads import StoreReads
 from hub.scheduling.service import Scheduling
+from hub.settings import Settings
 from tests.support.scheduling import ADDRESS, Setup, make_app, patient
 
 MANIFEST = "http://testserver/fhir/r4/$bulk-publish"
@@ -143,8 +145,20 @@ def test_api_ingests_a_static_feed_over_http(client: TestClient, pg_app: Schedul
                    {"type": "Schedule", "url": f"{base}/schedules.ndjson"},
                    {"type": "Slot", "url": f"{base}/slots.ndjson"}]}))
     clinic = pg_app.register_clinic("Pharmacie Test", ADDRESS, "418-555-3333", "pharmacy").id
-    staff = auth("clinic_staff", clinic)
     url = f"/v1/clinics/{clinic}/availability-feeds"
+    head = pg_app.head()
+    refused = client.post(url, json={"manifest_url": f"{base}/$bulk-publish"}, headers=auth("admin"))
+    assert (refused.status_code, refused.json()["error"]["code"]) == (422, "outbound_refused")
+    assert pg_app.head() == head  # loopback is not fetched unless allowed by name
+    assert client.post(url, json={"manifest_url": f"{base}/$bulk-publish"},
+                       headers=auth("clinic_staff", clinic)).status_code == 403  # admin only
+    with TestClient(create_app(pg_app, Settings(outbound_allowed_hosts="127.0.0.1"))) as allowed:
+        _ingest_from_loopback(allowed, pg_app, auth, base, clinic, url)
+
+
+def _ingest_from_loopback(client: TestClient, pg_app: Scheduling, auth, base: str, clinic,
+                          url: str) -> None:
+    staff = auth("admin")
     answer = client.post(url, json={"manifest_url": f"{base}/$bulk-publish"}, headers=staff)
     assert answer.status_code == 200, answer.text
     assert answer.json()["slots_created"] == 2

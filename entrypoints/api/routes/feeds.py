@@ -9,7 +9,7 @@ from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
 from connectors.fhir.smart_scheduling.ingest import FeedIngest
-from entrypoints.api.deps import SchedulingDep, Staff, require_clinic
+from entrypoints.api.deps import Admin, SchedulingDep, ServicesDep
 from entrypoints.api.errors import responses
 from entrypoints.api.schemas import Strict
 
@@ -33,8 +33,13 @@ class FeedReport(BaseModel):
 
 
 @router.post("", response_model=FeedReport, responses=responses(400, 401, 403, 404, 413, 422, 503))
-def ingest_feed(clinic_id: UUID, body: FeedIn, principal: Staff, scheduling: SchedulingDep) -> FeedReport:
+def ingest_feed(clinic_id: UUID, body: FeedIn, principal: Admin, scheduling: SchedulingDep,
+                services: ServicesDep) -> FeedReport:
     """Read the whole feed (refused with 422 ``malformed_feed`` and nothing written when any
-    part is invalid; 400 ``feed_unreachable`` when it cannot be fetched), then apply it."""
-    require_clinic(principal, clinic_id)
-    return FeedReport(**FeedIngest(scheduling).ingest(clinic_id, body.manifest_url).as_dict())
+    part is invalid; 400 ``feed_unreachable`` when it cannot be fetched), then apply it.
+
+    Admin only. The hub fetches public addresses only (or the hosts of
+    ``HUB_OUTBOUND_ALLOWED_HOSTS``), follows no redirect and bounds time and size: 422
+    ``outbound_refused`` otherwise (docs/privacy.md)."""
+    ingest = FeedIngest(scheduling)
+    return FeedReport(**ingest.ingest(clinic_id, body.manifest_url, services.outbound.get).as_dict())

@@ -143,8 +143,11 @@ def _portal_param(request: Request) -> str | None:
 @router.get("/$bulk-publish", summary="SMART Scheduling Links manifest (public)",
             responses={200: {"content": {"application/json": {}}}, **outcomes(400, 503)})
 def bulk_publish(request: Request, scheduling: SchedulingDep) -> Response:
+    """The manifest's URLs start with ``HUB_PUBLIC_URL``, never with the caller's ``Host``:
+    the answer is cached publicly, so a forged ``Host`` must not end up in it."""
     settings = request.app.state.services.settings
-    body = manifest(base_url(request), datetime.now(UTC).replace(microsecond=0), _clinic_param(request),
+    public = f"{settings.public_url.rstrip('/')}/fhir/r4"
+    body = manifest(public, datetime.now(UTC).replace(microsecond=0), _clinic_param(request),
                     _portal_param(request))
     return Response(json.dumps(body), media_type="application/json",
                     headers={"Cache-Control": f"public, max-age={settings.smart_max_age}"})

@@ -4,8 +4,6 @@ with ``HUB_GATEWAY_TOKEN``), and the per-portal N4 setting."""
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import html
 from datetime import datetime
 from typing import Annotated, Literal, TypeVar
@@ -18,11 +16,12 @@ from pydantic import BaseModel, Field, ValidationError
 
 from aggregates.appointment import Appointment
 from aggregates.errors import DomainError
-from entrypoints.api.deps import Admin, Reader, require_clinic
+from entrypoints.api.deps import Admin, Reader, ServicesDep, require_clinic
 from entrypoints.api.errors import ApiError, domain_status, responses
 from entrypoints.api.schemas import Strict
 from hub.notifications.center import NotificationCenter
 from hub.notifications.replies import Reply
+from hub.notifications.webhooks import WebhookRefused
 
 S = TypeVar("S", bound=BaseModel)
 
@@ -66,13 +65,16 @@ class NotificationsOut(BaseModel):
 
 @router.get("/v1/appointments/{appointment_id}/notifications", response_model=NotificationsOut,
             responses=responses(401, 403, 404, 503))
-def appointment_notifications(appointment_id: UUID, principal: Reader, center: CenterDep
-                              ) -> NotificationsOut:
+def appointment_notifications(appointment_id: UUID, principal: Reader, center: CenterDep,
+                              services: ServicesDep) -> NotificationsOut:
     """The appointment's planned and sent messages, complete as soon as the booking is answered:
-    the planning process is first brought up to the latest event (bounded wait, else 503)."""
+    the planning process is first brought up to the latest event (bounded wait, else 503).
+    The read of the patient's addresses is recorded (``GET /v1/phi-reads``)."""
     appointment = center.app.load(Appointment, appointment_id, "appointment")
     require_clinic(principal, appointment.clinic_id, hide=True)
     notifications, communication = center.for_appointment(appointment_id)
+    services.phi_reads.record(principal.subject, principal.role.value, str(appointment.patient_id),
+                              f"GET /v1/appointments/{appointment_id}/notifications")
     return NotificationsOut(
         items=[NotificationOut.model_validate({
             "id": n.id, "kind": n.kind, "channel": n.channel, "address": n.address,
@@ -154,16 +156,16 @@ class ReplyOut(BaseModel):
     message: str
 
 
-async def _signed_body(request: Request, center: NotificationCenter, signature: str | None) -> bytes:
-    secret = center.webhook_secret
-    if not secret:
-        raise ApiError(403, "webhooks_disabled",
-                       "this hub accepts no gateway webhooks: set HUB_GATEWAY_TOKEN to enable them")
+async def _signed_body(request: Request, center: NotificationCenter, signature: str | None,
+                       timestamp: str | None) -> bytes:
+    if center.webhooks is None:
+        raise ApiError(403, "webhooks_disabled", "this hub accepts no gateway webhooks: set "
+                       "HUB_GATEWAY_WEBHOOK_SECRET to enable them")
     body = await request.body()
-    expected = "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
-    if not signature or not hmac.compare_digest(signature, expected):
-        raise ApiError(401, "bad_signature", "X-Hub-Signature must be sha256=HMAC(body) with the "
-                       "gateway token")
+    try:
+        center.webhooks.check(timestamp, signature, body)
+    except WebhookRefused as refused:
+        raise ApiError(401, refused.code, refused.message) from None
     return body
 
 
@@ -181,19 +183,22 @@ def _reply(reply: Reply) -> ReplyOut:
 
 
 Signature = Annotated[str | None, Header(alias="X-Hub-Signature")]
+Timestamp = Annotated[str | None, Header(alias="X-Hub-Timestamp")]
 
 
 @router.post("/v1/webhooks/sms", response_model=ReplyOut, responses=responses(401, 403, 422))
-async def sms_webhook(request: Request, center: CenterDep, signature: Signature = None) -> ReplyOut:
+async def sms_webhook(request: Request, center: CenterDep, signature: Signature = None,
+                      timestamp: Timestamp = None) -> ReplyOut:
     """An inbound SMS; "OK", "Oui" or "Yes" confirms the appointment last texted to the sender."""
-    sms = _parse(SmsIn, await _signed_body(request, center, signature))
+    sms = _parse(SmsIn, await _signed_body(request, center, signature, timestamp))
     return _reply(await run_in_threadpool(center.replies.sms, sms.from_, sms.text))
 
 
 @router.post("/v1/webhooks/phone", response_model=ReplyOut, responses=responses(401, 403, 422))
-async def phone_webhook(request: Request, center: CenterDep, signature: Signature = None) -> ReplyOut:
+async def phone_webhook(request: Request, center: CenterDep, signature: Signature = None,
+                        timestamp: Timestamp = None) -> ReplyOut:
     """A call's keypad answer; 1 confirms the appointment the call was about."""
-    call = _parse(CallIn, await _signed_body(request, center, signature))
+    call = _parse(CallIn, await _signed_body(request, center, signature, timestamp))
     return _reply(await run_in_threadpool(center.replies.call, call.call_id, call.digits))
 
 

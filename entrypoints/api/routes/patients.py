@@ -9,7 +9,7 @@ from pydantic import BaseModel, Field
 
 from aggregates.patient import Patient
 from aggregates.values import normalise_nam
-from entrypoints.api.deps import SchedulingDep, Staff
+from entrypoints.api.deps import SchedulingDep, ServicesDep, Staff
 from entrypoints.api.errors import ApiError, responses
 from entrypoints.api.schemas import Strict
 
@@ -50,9 +50,13 @@ def patient_out(p: Patient) -> PatientOut:
 
 @router.post("/search", response_model=PatientOut,
              responses=responses(400, 401, 403, 404, 413, 422, 503))
-def find_by_nam(body: PatientSearchIn, principal: Staff, scheduling: SchedulingDep) -> PatientOut:
-    """Find a patient by health insurance number (admin and clinic staff)."""
+def find_by_nam(body: PatientSearchIn, principal: Staff, scheduling: SchedulingDep,
+                services: ServicesDep) -> PatientOut:
+    """Find a patient by health insurance number (admin and clinic staff). The read is
+    recorded (``GET /v1/phi-reads``)."""
     patient = scheduling.patients.find_by_nam(normalise_nam(body.nam))
     if patient is None:
         raise ApiError(404, "not_found", "no patient has this NAM")
+    services.phi_reads.record(principal.subject, principal.role.value, str(patient.id),
+                              "POST /v1/patients/search")
     return patient_out(patient)

@@ -3,10 +3,9 @@ SMS and phone webhooks. (Setup and booking call the scheduling service directly.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 import re
+import time
 from datetime import UTC, datetime, timedelta
 
 from fastapi.testclient import TestClient
@@ -15,18 +14,19 @@ from adapters.gateway import GatewayChannel
 from adapters.smtp import SmtpChannel
 from aggregates.appointment import Appointment
 from hub.bootstrap import notification_center
+from hub.notifications.webhooks import signature
 from hub.settings import Settings
 from tests.support.notifications import Gateway, SmtpSink
 from tests.support.scheduling import Setup, patient
 
-TOKEN = "gw-token"
+WEBHOOK_SECRET = "gw-webhook-secret-0123456789"
 
 
 def install(client: TestClient, smtp: SmtpSink, gateway: Gateway, offset: timedelta = timedelta(seconds=1)):
     app = client.app.state.services.scheduling
     channels = {"email": SmtpChannel(smtp.host, smtp.port, "hub@test.invalid", timeout=5),
                 "sms": GatewayChannel(gateway.url, timeout=5), "phone": GatewayChannel(gateway.url, timeout=5)}
-    settings = Settings(link_secret="link-key", gateway_token=TOKEN,
+    settings = Settings(link_secret="link-key-0123456789abcdef", gateway_webhook_secret=WEBHOOK_SECRET,
                                     public_url="http://testserver")
     center = notification_center(app, settings, channels=channels,
                                  clock=lambda: datetime.now(UTC) + offset)
@@ -40,10 +40,11 @@ def links_in(mail) -> dict[str, str]:
     return {("confirm" if "Confirm" in name else "cancel"): path for name, path in found}
 
 
-def signed(body: dict) -> tuple[bytes, dict[str, str]]:
+def signed(body: dict, at: float | None = None) -> tuple[bytes, dict[str, str]]:
     raw = json.dumps(body).encode()
-    return raw, {"X-Hub-Signature": "sha256=" + hmac.new(TOKEN.encode(), raw, hashlib.sha256).hexdigest(),
-                 "Content-Type": "application/json"}
+    timestamp = str(int(time.time() if at is None else at))
+    return raw, {"X-Hub-Timestamp": timestamp, "Content-Type": "application/json",
+                 "X-Hub-Signature": signature(WEBHOOK_SECRET, timestamp, raw)}
 
 
 def test_list_is_complete_when_the_booking_is_answered_and_cancel_link_works(
@@ -131,6 +132,11 @@ def test_sms_and_phone_replies_confirm(client: TestClient, auth, smtp_sink: Smtp
                        ).status_code == 401
     answer = client.post("/v1/webhooks/sms", content=raw, headers=headers)
     assert answer.status_code == 200 and answer.json()["result"] == "confirmed"
+    replayed = client.post("/v1/webhooks/sms", content=raw, headers=headers)
+    assert (replayed.status_code, replayed.json()["error"]["code"]) == (401, "replayed_webhook")
+    raw, headers = signed({"from": "+1 514 555 0003", "text": "oui"}, at=time.time() - 600)
+    stale = client.post("/v1/webhooks/sms", content=raw, headers=headers)
+    assert (stale.status_code, stale.json()["error"]["code"]) == (401, "stale_signature")
     assert answer.json()["appointment_id"] == str(texted.id)
     staff = auth("clinic_staff", setup.clinic)
     status = client.get(f"/v1/appointments/{texted.id}/notifications", headers=staff).json()["communication"]

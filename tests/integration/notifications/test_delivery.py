@@ -36,7 +36,7 @@ def center_for(app: Scheduling, smtp: SmtpSink, gateway: Gateway, clock: Clock, 
                ) -> NotificationCenter:
     channels = {"email": SmtpChannel(smtp.host, smtp.port, "Clinique <hub@test.invalid>", timeout=5),
                 "sms": GatewayChannel(gateway.url, timeout=5), "phone": GatewayChannel(gateway.url, timeout=5)}
-    config = Settings(link_secret="s3cret", retry_base_seconds=60, **settings)
+    config = Settings(link_secret="s3cret-0123456789abcdef", retry_base_seconds=60, **settings)
     return notification_center(app, config, channels=channels, clock=clock)
 
 

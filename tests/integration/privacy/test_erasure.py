@@ -1,0 +1,95 @@
+"""Erasing a patient on SQLite and PostgreSQL: nothing of their personal data is left in a dump
+of the database (events, read models, idempotency records, keys), other patients intact.
+
+A dump (``pg_dump``; SQLite's SQL dump) is what a backup or a copy holds: rows replaced in
+place may linger in free pages of the files until ``VACUUM`` (docs/privacy.md)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from adapters.accessstore import access_store_for
+from aggregates.appointment import Appointment
+from aggregates.patient import Patient, PatientErased
+from hub.bootstrap import build_projector, notification_center
+from hub.privacy.erasure import Erasure
+from hub.scheduling.service import Scheduling
+from hub.settings import Settings
+from projections.queries import SuiviFilter, suivi
+from tests.integration.privacy.test_key_store import dump
+from tests.support.scheduling import Setup, make_app, patient
+
+MARIE = {"nam": "QZXW85510112", "first_name": "Mariette", "last_name": "Tremblaywski",
+         "birth_date": "1985-01-01", "email": "mariette.tremblaywski@exemple.ca",
+         "cell": "514-555-0199", "language": "fr"}
+SECRETS = ("QZXW85510112", "Mariette", "Tremblaywski", "mariette.tremblaywski", "5145550199",
+           "514-555-0199")
+
+
+def leaks(raw: bytes) -> list[str]:
+    """Which of Marie's values the bytes hold, as text or as hex (PostgreSQL dumps bytea as hex)."""
+    found = []
+    for secret in SECRETS:
+        text = secret.encode()
+        if text in raw or text.hex().encode() in raw.lower():
+            found.append(secret)
+    return found
+
+
+@pytest.fixture
+def app(store_url: str) -> Iterator[Scheduling]:
+    application = make_app(store_url)
+    yield application
+    application.close()
+
+
+def test_an_erased_patient_leaves_no_trace_and_others_stay(app: Scheduling, store_url: str) -> None:
+    world = Setup(app)
+    marie_booking = app.book(world.slot, world.consult, MARIE, "emr")
+    jean = patient(2, cell="418-555-0123")
+    app.book(world.slot, world.consult, jean, "emr")
+    settings = Settings(database_url=store_url)
+    notification_center(app, settings, channels={}).run_once()  # plans messages to her address
+    projector = build_projector(app)
+    access = access_store_for(app.recorder)
+    marie_id = app.load(Appointment, marie_booking.id, "appointment").patient_id
+    try:
+        projector.catch_up()
+        access.claim("portal-1", "key-1", "hash")
+        access.complete("portal-1", "key-1", 201, json.dumps({"patient_id": str(marie_id),
+                                                                "nam": MARIE["nam"]}))
+        # before: the Suivi copy of her name and the kept answer with her NAM, nothing else
+        assert leaks(dump(store_url, logical=True)) == ["QZXW85510112", "Mariette", "Tremblaywski"]
+
+        report = Erasure(app, access).erase(marie_id)
+        projector.catch_up()
+
+        assert (report.erased, report.already_erased, report.idempotency_records_deleted) == (
+            True, False, 1)
+        assert leaks(dump(store_url, logical=True)) == []
+        erased = app.load(Patient, marie_id, "patient")
+        assert (erased.nam, erased.name, erased.email, erased.erased) == (None, "", None, True)
+        assert app.patients.find_by_nam(MARIE["nam"]) is None
+        kept = app.patients.find_by_nam(str(jean["nam"]))
+        assert kept is not None and (kept.last_name, kept.cell) == ("Ient2", "418-555-0123")
+        rows = suivi(projector.get("suivi").view, SuiviFilter(str(world.clinic),
+                     app.load(Appointment, marie_booking.id, "appointment").start.date()),
+                     ZoneInfo("UTC"))
+        assert sorted(r["patient_name"] for r in rows) == ["", "Pat Ient2"]
+        again = Erasure(app, access).erase(marie_id)
+        assert (again.already_erased, again.idempotency_records_deleted) == (True, 0)
+        with pytest.raises(PatientErased):
+            erased.update([], {"email": "new@exemple.ca"}, erased.modified_on.date())
+        # the same person booking again is a new patient; the old record stays erased
+        rebooked = app.book(world.slot, world.vaccine, MARIE, "emr")
+        again_id = app.load(Appointment, rebooked.id, "appointment").patient_id
+        assert again_id != marie_id
+        found = app.patients.find_by_nam(MARIE["nam"])
+        assert found is not None and found.id == again_id
+    finally:
+        projector.close()
+        access.close()
