@@ -5,8 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
 
+from adapters.pgrecorder import TOPIC as RECORDER_TOPIC
 
-def persistence_env(url: str, pool_size: int = 10, connect_timeout: int = 5) -> dict[str, str]:
+
+def persistence_env(url: str, pool_size: int = 10, connect_timeout: int = 5,
+                    table_lock: bool = False) -> dict[str, str]:
     """Return the eventsourcing environment for a database URL.
 
     ``sqlite:///PATH`` → ``eventsourcing.sqlite`` (file created with its folder),
@@ -14,6 +17,9 @@ def persistence_env(url: str, pool_size: int = 10, connect_timeout: int = 5) -> 
     ``memory://`` → ``eventsourcing.popo``. Tables are created on first use.
     ``connect_timeout`` bounds the wait for a PostgreSQL connection (seconds): when the database
     is lost, requests fail fast (503) rather than hang.
+
+    On PostgreSQL the hub's recorder (``adapters.pgrecorder``) writes without the library's
+    table lock; ``table_lock=True`` keeps the library's own recorder (benchmark baselines).
     """
     parts = urlsplit(url)
     if parts.scheme == "memory":
@@ -47,5 +53,7 @@ def persistence_env(url: str, pool_size: int = 10, connect_timeout: int = 5) -> 
         }
         if "schema" in query:
             env["POSTGRES_SCHEMA"] = query["schema"][0]
+        if not table_lock:
+            env["PROCESS_RECORDER_TOPIC"] = RECORDER_TOPIC
         return env
     raise ValueError(f"unsupported database URL scheme {parts.scheme!r}")

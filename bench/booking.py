@@ -1,11 +1,12 @@
 """Bookings/s through the application service, beside the raw eventsourcing append rate.
 
-    python -m bench.booking [--bookings N] [--pg URL]
+    python -m bench.booking [--bookings N] [--pg URL] [--stores sqlite,postgres,postgres-lock]
 
-For SQLite (a temporary file) and PostgreSQL (a fresh schema), with 1 and 8 threads, it
+For SQLite (a temporary file) and PostgreSQL (a fresh schema; the hub's recorder, and the
+library's own recorder that locks the events table per insert), with 1 and 8 threads, it
 prints bookings/s and latency percentiles of ``Scheduling.book`` next to the save rate of
-a trivial eventsourcing aggregate (one event per save) on the same database in the same
-run, and their ratio. Each thread books into its own slots (no contention); one booking
+a trivial eventsourcing aggregate (one event per save, the library's own recorder) on the same
+database in the same run, and their ratio. Each thread books into its own slots (no contention); one booking
 saves the slot, the appointment, the patient and its NAM index in one transaction.
 """
 
@@ -73,11 +74,12 @@ def pct(values: list[float], q: float) -> float:
     return statistics.quantiles(values, n=100)[int(q) - 1] * 1000 if len(values) > 1 else 0.0
 
 
-def bench_store(label: str, url: str, bookings: int) -> list[tuple]:
+def bench_store(label: str, url: str, bookings: int, table_lock: bool = False) -> list[tuple]:
     rows = []
     for threads in (1, 8):
         per_thread = max(1, bookings // threads)
-        app = bootstrap(Settings(database_url=url, log_level="WARNING", pool_size=threads + 2))
+        app = bootstrap(Settings(database_url=url, log_level="WARNING", pool_size=threads + 2,
+                                 pg_table_lock=table_lock))
         setup = Setup(app, capacity=per_thread)
         slots = [setup.open_slot(capacity=per_thread, hours=24 + t) for t in range(threads)]
         base = threads * 100_000
@@ -88,7 +90,7 @@ def bench_store(label: str, url: str, bookings: int) -> list[tuple]:
         rate, lat = run_threads(threads, per_thread, book)
         app.close()
 
-        raw_env = persistence_env(url, pool_size=threads + 2)
+        raw_env = persistence_env(url, pool_size=threads + 2, table_lock=True)  # the library's own
         raw = RawBaseline(env=raw_env)
         tallies = [Tally() for _ in range(threads)]
         raw.save(*tallies)
@@ -109,24 +111,33 @@ def main() -> None:
     parser.add_argument("--bookings", type=int, default=800, help="bookings per configuration")
     parser.add_argument("--pg", default=os.environ.get(
         "HUB_TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test"))
+    parser.add_argument("--stores", default="sqlite,postgres,postgres-lock",
+                        help="any of sqlite, postgres (the hub's recorder), postgres-lock (the "
+                        "library's recorder, table locked per insert)")
     args = parser.parse_args()
 
     rows = []
-    with tempfile.TemporaryDirectory() as tmp:
-        rows += bench_store("sqlite", f"sqlite:///{tmp}/bench.db", args.bookings)
-    schema = f"bench_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(args.pg, autocommit=True) as conn:
-        conn.execute(f"CREATE SCHEMA {schema}")
-    try:
-        rows += bench_store("postgres", f"{args.pg}?schema={schema}", args.bookings)
-    finally:
+    stores = args.stores.split(",")
+    if "sqlite" in stores:
+        with tempfile.TemporaryDirectory() as tmp:
+            rows += bench_store("sqlite", f"sqlite:///{tmp}/bench.db", args.bookings)
+    for label in ("postgres", "postgres-lock"):
+        if label not in stores:
+            continue
+        schema = f"bench_{uuid.uuid4().hex[:8]}"
         with psycopg.connect(args.pg, autocommit=True) as conn:
-            conn.execute(f"DROP SCHEMA {schema} CASCADE")
+            conn.execute(f"CREATE SCHEMA {schema}")
+        try:
+            rows += bench_store(label, f"{args.pg}?schema={schema}", args.bookings,
+                                table_lock=label == "postgres-lock")
+        finally:
+            with psycopg.connect(args.pg, autocommit=True) as conn:
+                conn.execute(f"DROP SCHEMA {schema} CASCADE")
 
-    print(f"{'store':<9}{'threads':>8}{'bookings/s':>12}{'p50 ms':>9}{'p99 ms':>9}"
+    print(f"{'store':<14}{'threads':>8}{'bookings/s':>12}{'p50 ms':>9}{'p99 ms':>9}"
           f"{'raw saves/s':>13}{'raw p50 ms':>12}{'ratio':>8}")
     for label, threads, rate, p50, p99, raw_rate, raw_p50, ratio in rows:
-        print(f"{label:<9}{threads:>8}{rate:>12.0f}{p50:>9.2f}{p99:>9.2f}{raw_rate:>13.0f}"
+        print(f"{label:<14}{threads:>8}{rate:>12.0f}{p50:>9.2f}{p99:>9.2f}{raw_rate:>13.0f}"
               f"{raw_p50:>12.2f}{ratio:>8.2f}")
 
 

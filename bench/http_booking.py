@@ -74,8 +74,9 @@ def drop_schema(url: str, schema: str) -> None:
         conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
 
 
-def start_server(url: str, port: int, workers: int) -> subprocess.Popen[bytes]:
-    env = {**os.environ, "HUB_DATABASE_URL": url, "HUB_LOG_LEVEL": "WARNING"}
+def start_server(url: str, port: int, workers: int, extra_env: dict[str, str] | None = None
+                 ) -> subprocess.Popen[bytes]:
+    env = {**os.environ, "HUB_DATABASE_URL": url, "HUB_LOG_LEVEL": "WARNING", **(extra_env or {})}
     server = subprocess.Popen(
         [sys.executable, "-m", "entrypoints", "serve", "--port", str(port), "--workers", str(workers)],
         env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
@@ -148,6 +149,10 @@ def main() -> int:
     parser.add_argument("--bookings", type=int, default=2000)
     parser.add_argument("--clients", type=int, default=32)
     parser.add_argument("--workers", type=int, default=1, help="hub serve worker processes")
+    parser.add_argument("--table-lock", action="store_true",
+                        help="serve with the library's recorder (events table locked per insert)")
+    parser.add_argument("--no-projections", action="store_true",
+                        help="HUB_PROJECTIONS_IN_SERVER=false (read models kept by another process)")
     parser.add_argument("--slots", type=int, default=100, help="slots the bookings spread over")
     parser.add_argument("--pgbench-seconds", type=int, default=15)
     parser.add_argument("--json", action="store_true", help="print the figures as JSON too")
@@ -163,7 +168,10 @@ def main() -> int:
         _, secret = issue(access_store_for(scheduling.recorder), "admin")
         scheduling.close()
         port = free_port()
-        server = start_server(url, port, args.workers)
+        extra = {"HUB_PG_TABLE_LOCK": "true" if args.table_lock else "false"}
+        if args.no_projections:
+            extra["HUB_PROJECTIONS_IN_SERVER"] = "false"
+        server = start_server(url, port, args.workers, extra)
         base = f"http://127.0.0.1:{port}"
         headers = {"Authorization": f"Bearer {secret}"}
         capacity = (args.bookings + min(200, args.bookings)) // args.slots + 1  # with warm-up
@@ -182,6 +190,7 @@ def main() -> int:
     booked = statuses.get(201, 0)
     rate = booked / elapsed
     figures = {"bookings": args.bookings, "clients": args.clients, "workers": args.workers,
+               "table_lock": args.table_lock, "projections_in_server": not args.no_projections,
                "booked": booked, "statuses": statuses, "bookings_per_s": round(rate, 1),
                "p50_ms": round(pct(latencies, 50), 2), "p90_ms": round(pct(latencies, 90), 2),
                "p99_ms": round(pct(latencies, 99), 2), "pgbench_tps": round(tps, 1),

@@ -24,6 +24,7 @@ from adapters.leases import InProcessLease, Lease, PostgresLease, SqliteLease
 from adapters.loggaps import gap_guard_for
 from adapters.outbound import OutboundClient, OutboundPolicy
 from adapters.passwords import Argon2Passwords
+from adapters.pgrecorder import is_postgres
 from adapters.schemalock import schema_setup_lock
 from adapters.smtp import SmtpChannel
 from adapters.userstore import UserStore, user_store_for
@@ -64,7 +65,8 @@ def bootstrap(
     if configure_logs:
         configure_logging(settings.log_format, settings.log_level)
     env = persistence_env(settings.database_url, pool_size=settings.pool_size,
-                          connect_timeout=settings.db_connect_timeout_seconds)
+                          connect_timeout=settings.db_connect_timeout_seconds,
+                          table_lock=settings.pg_table_lock)
     if settings.aggregate_cache_size:
         env["AGGREGATE_CACHE_MAXSIZE"] = str(settings.aggregate_cache_size)
         env["AGGREGATE_CACHE_FASTFORWARD"] = "y"
@@ -159,7 +161,7 @@ def point_in_time(app: Any, name: str, settings: Any = None) -> PointInTime:
 def relay_lease(app: Any, settings: Settings) -> Lease:
     """The relay's single-writer lease, in the store itself."""
     module = type(app.recorder).__module__
-    if module.startswith("eventsourcing.postgres"):
+    if is_postgres(app.recorder):
         schema = app.recorder.datastore.schema or "public"
         return PostgresLease(settings.database_url, f"hub-relay:{schema}.{app.recorder.events_table_name}")
     if module.startswith("eventsourcing.sqlite"):

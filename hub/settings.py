@@ -45,6 +45,10 @@ class Settings(BaseSettings):
     pool_size: int = Field(default=10, ge=1)
     #: Longest wait for a PostgreSQL connection (seconds): a lost database answers 503 fast.
     db_connect_timeout_seconds: int = Field(default=5, ge=1, le=60)
+    #: PostgreSQL: write with the eventsourcing library's own recorder, which locks the events
+    #: table for every insert (one commit at a time). Off: the hub's recorder, writers commit
+    #: concurrently and log followers wait for late commits (docs/benchmarks.md).
+    pg_table_lock: bool = False
     #: Aggregates kept in memory (fast-forwarded from the store on each load); 0 disables.
     aggregate_cache_size: int = Field(default=10_000, ge=0)
     #: How many times a command is retried when another writer got to the slot first.

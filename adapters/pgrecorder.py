@@ -1,0 +1,94 @@
+"""The hub's PostgreSQL process recorder: the library's, without its global write lock.
+
+The library's recorder takes ``LOCK TABLE ... IN EXCLUSIVE MODE`` and sends ``NOTIFY`` in every
+inserting transaction. Both serialise every commit of the hub behind one WAL flush at a time
+(``NOTIFY`` takes a cluster-wide lock at pre-commit and keeps it through the flush). This
+recorder does neither, so writers of different aggregates commit concurrently and PostgreSQL
+groups their flushes. Log positions may then commit out of order: every reader of the log goes
+through ``hub.follow``, which never passes a hole until ``adapters.loggaps`` proves it final.
+Nothing in the hub uses ``subscribe()`` (LISTEN): followers poll.
+
+Two writers saving the same aggregates in different orders would deadlock on the primary key
+(PostgreSQL cancels one after ``deadlock_timeout``, 1 s). A transaction that writes several
+aggregates first takes transaction-scoped advisory locks on their ids, in one sorted order, in
+the same pipeline (no extra round trip); the loser of a race still fails on the primary key and
+its command is retried, as before. The tracking record of a follower is written in the same
+transaction, as in the library (its DB-function insert path would drop it).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.persistence import ApplicationRecorder, StoredEvent
+from eventsourcing.postgres import PostgresApplicationRecorder, PostgresProcessRecorder
+from psycopg.sql import SQL, Identifier
+
+#: ``PROCESS_RECORDER_TOPIC`` for ``eventsourcing.postgres`` (see ``adapters.eventstore``).
+TOPIC = "adapters.pgrecorder:ConcurrentProcessRecorder"
+_ADVISORY = SQL("SELECT pg_advisory_xact_lock(k) FROM unnest(%s::bigint[]) AS k")
+
+
+def lock_key(originator_id: UUID | str) -> int:
+    """A signed 64-bit advisory lock key for an aggregate id."""
+    value = originator_id.int if isinstance(originator_id, UUID) else UUID(str(originator_id)).int
+    return (value & 0xFFFF_FFFF_FFFF_FFFF) - (1 << 63)
+
+
+def is_postgres(recorder: Any) -> bool:
+    """True for the hub's and the library's PostgreSQL recorders."""
+    return isinstance(recorder, PostgresApplicationRecorder)
+
+
+class ConcurrentProcessRecorder(PostgresProcessRecorder):
+    """Inserts events (and a follower's tracking record) without a table lock or NOTIFY."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.lock_table_statements = []
+        self.select_after_statement = SQL(
+            "SELECT e.originator_id, e.originator_version, e.topic, e.state "
+            "FROM unnest(%s::uuid[], %s::bigint[]) AS w(id, after) "
+            "JOIN {0}.{1} e ON e.originator_id = w.id AND e.originator_version > w.after "
+            "ORDER BY e.originator_id, e.originator_version"
+        ).format(Identifier(self.datastore.schema), Identifier(self.events_table_name))
+
+    def _insert_stored_events(self, curs: Any, stored_events: Sequence[StoredEvent], **kwargs: Any) -> None:
+        keys = sorted({lock_key(e.originator_id) for e in stored_events})
+        if len(keys) > 1:
+            curs.execute(_ADVISORY, (keys,), prepare=True)
+        super()._insert_stored_events(curs, stored_events, **kwargs)
+
+    def _lock_table(self, curs: Any) -> None:
+        """No table lock: writers of different aggregates commit concurrently."""
+
+    def _notify_channel(self, curs: Any) -> None:
+        """No NOTIFY: it would serialise commits again (followers poll)."""
+
+    def select_events_after(self, after: Mapping[UUID, int]) -> list[StoredEvent]:
+        """The events of many aggregates, each after a given version, in one query."""
+        return select_events_after(self, after)
+
+
+def select_events_after(recorder: ApplicationRecorder, after: Mapping[UUID, int]) -> list[StoredEvent]:
+    """Events of many aggregates after given versions: one query on PostgreSQL, one per
+    aggregate elsewhere (SQLite and memory stores are in process: no round trip to save)."""
+    if not after:
+        return []
+    statement = getattr(recorder, "select_after_statement", None)
+    if statement is None:
+        found: list[StoredEvent] = []
+        for originator_id, version in after.items():
+            found.extend(recorder.select_events(originator_id, gt=version))
+        return found
+    ids = list(after)
+    datastore = recorder.datastore  # type: ignore[attr-defined]  # PostgreSQL recorders have one
+    with datastore.get_connection() as conn, conn.cursor() as curs:
+        curs.execute(statement, (ids, [after[i] for i in ids]), prepare=True)
+        return [
+            StoredEvent(originator_id=row["originator_id"], originator_version=row["originator_version"],
+                        topic=row["topic"], state=bytes(row["state"]))
+            for row in curs.fetchall()
+        ]
