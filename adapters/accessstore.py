@@ -16,6 +16,8 @@ from typing import Any
 from eventsourcing.postgres import PostgresDatastore
 from eventsourcing.sqlite import SQLiteDatastore
 
+from adapters.sqltables import create_tables
+
 
 @dataclass(frozen=True)
 class TokenRecord:
@@ -133,13 +135,7 @@ class SqlAccessStore:
             "key TEXT NOT NULL, request_hash TEXT NOT NULL, status INTEGER NOT NULL, "
             "body TEXT NOT NULL, created_at TEXT NOT NULL, PRIMARY KEY (subject, key))",
         ]
-        for statement in statements:
-            try:
-                with self.datastore.transaction(commit=True) as cursor:
-                    cursor.execute(statement)
-            except Exception as exc:  # noqa: BLE001 - a concurrent creator won: fine
-                if "already exists" not in str(exc) and "duplicate key" not in str(exc):
-                    raise
+        create_tables(self.datastore, statements)
 
     def _one(self, sql: str, params: tuple[Any, ...]) -> Any:
         with self.datastore.transaction(commit=False) as cursor:

@@ -29,6 +29,7 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from eventsourcing.postgres import PostgresDatastore
 from eventsourcing.sqlite import SQLiteDatastore
 
+from adapters.sqltables import create_tables
 from aggregates.errors import Conflict
 
 KEY_BYTES = 32
@@ -158,13 +159,7 @@ class SqlKeyStore:
             f"CREATE TABLE IF NOT EXISTS {self.links} (subject TEXT PRIMARY KEY, "
             "owner TEXT NOT NULL)",
         )
-        for statement in statements:
-            try:
-                with self.datastore.transaction(commit=True) as cursor:
-                    cursor.execute(statement)
-            except Exception as exc:  # noqa: BLE001 - a concurrent creator won: fine
-                if "already exists" not in str(exc) and "duplicate key" not in str(exc):
-                    raise
+        create_tables(self.datastore, statements)
 
     def link(self, subject: UUID, owner: UUID) -> None:
         if subject == owner:

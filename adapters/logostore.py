@@ -13,6 +13,8 @@ from typing import Any
 from eventsourcing.postgres import PostgresDatastore
 from eventsourcing.sqlite import SQLiteDatastore
 
+from adapters.sqltables import create_tables
+
 StoredLogo = tuple[str, bytes]  # media type, bytes
 
 
@@ -39,13 +41,8 @@ class SqlLogoStore:
         prefix = f'"{datastore.schema}".' if isinstance(datastore, PostgresDatastore) else ""
         self.table = f"{prefix}hub_logos"
         blob = "BYTEA" if postgres else "BLOB"
-        try:
-            with self.datastore.transaction(commit=True) as cursor:
-                cursor.execute(f"CREATE TABLE IF NOT EXISTS {self.table} (digest TEXT PRIMARY KEY, "
-                               f"media_type TEXT NOT NULL, content {blob} NOT NULL)")
-        except Exception as exc:  # noqa: BLE001 - a concurrent creator won: fine
-            if "already exists" not in str(exc) and "duplicate key" not in str(exc):
-                raise
+        create_tables(self.datastore, [f"CREATE TABLE IF NOT EXISTS {self.table} (digest TEXT PRIMARY KEY, "
+                                       f"media_type TEXT NOT NULL, content {blob} NOT NULL)"])
 
     def put(self, digest: str, media_type: str, content: bytes) -> None:
         with self.datastore.transaction(commit=True) as cursor:

@@ -14,6 +14,8 @@ from typing import Any
 from eventsourcing.postgres import PostgresDatastore
 from eventsourcing.sqlite import SQLiteDatastore
 
+from adapters.sqltables import create_tables
+
 
 @dataclass(frozen=True)
 class PhiRead:
@@ -50,14 +52,9 @@ class SqlPhiReads:
         self.postgres = isinstance(datastore, PostgresDatastore)
         schema = datastore.schema if isinstance(datastore, PostgresDatastore) else ""
         self.table = f'"{schema}".hub_phi_reads' if schema else "hub_phi_reads"
-        try:
-            with datastore.transaction(commit=True) as cursor:
-                cursor.execute(f"CREATE TABLE IF NOT EXISTS {self.table} (at TEXT NOT NULL, "
-                               "reader TEXT NOT NULL, role TEXT NOT NULL, patient_id TEXT NOT NULL, "
-                               "what TEXT NOT NULL)")
-        except Exception as exc:  # noqa: BLE001 - a concurrent creator won: fine
-            if "already exists" not in str(exc) and "duplicate key" not in str(exc):
-                raise
+        create_tables(datastore, [f"CREATE TABLE IF NOT EXISTS {self.table} (at TEXT NOT NULL, "
+                                  "reader TEXT NOT NULL, role TEXT NOT NULL, patient_id TEXT NOT NULL, "
+                                  "what TEXT NOT NULL)"])
 
     def _sql(self, sql: str) -> str:
         return sql.replace("?", "%s") if self.postgres else sql

@@ -14,6 +14,8 @@ from typing import Any
 from eventsourcing.postgres import PostgresDatastore
 from eventsourcing.sqlite import SQLiteDatastore
 
+from adapters.sqltables import create_tables
+
 
 @dataclass(frozen=True)
 class SessionRecord:
@@ -72,18 +74,13 @@ class SqlUserStore:
         prefix = f'"{datastore.schema}".' if isinstance(datastore, PostgresDatastore) else ""
         self.passwords_table = f"{prefix}hub_user_passwords"
         self.sessions_table = f"{prefix}hub_user_sessions"
-        for statement in (
+        create_tables(self.datastore, (
             f"CREATE TABLE IF NOT EXISTS {self.passwords_table} (user_id TEXT PRIMARY KEY, "
             "password_hash TEXT NOT NULL)",
             f"CREATE TABLE IF NOT EXISTS {self.sessions_table} (token_hash TEXT PRIMARY KEY, "
             "session_id TEXT NOT NULL UNIQUE, user_id TEXT NOT NULL, issued_at TEXT NOT NULL, "
             "expires_at TEXT NOT NULL, revoked_at TEXT)",
-        ):
-            try:
-                self._write(statement, ())
-            except Exception as exc:  # noqa: BLE001 - a concurrent creator won: fine
-                if "already exists" not in str(exc) and "duplicate key" not in str(exc):
-                    raise
+        ))
 
     def _write(self, sql: str, params: tuple[Any, ...]) -> int:
         with self.datastore.transaction(commit=True) as cursor:
