@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi_offline import FastAPIOffline
 
 from adapters.accessstore import access_store_for
 from adapters.logostore import logo_store_for
@@ -53,6 +54,9 @@ ROUTERS = tuple(module.router for module in (
     professionals, services, slots, appointments, patients, setups, vaccination, users,
     sessions, privacy,
 )) + (setups.clinic_logo_router,)
+
+#: Where /docs and /redoc find their scripts and styles (served by the hub).
+DOCS_ASSETS = "/docs/assets"
 
 DESCRIPTION = """The appointment hub's native API (CONTRACT `/v1/...`).
 
@@ -102,11 +106,18 @@ def create_app(scheduling: Scheduling | None = None, settings: Settings | None =
             if owned:
                 application.close()
 
-    app = FastAPI(
+    # /docs loads Swagger UI from the hub itself (assets shipped by the fastapi-offline package,
+    # served under DOCS_ASSETS), never from a CDN. No /redoc: ReDoc's page always shows its
+    # vendor's logo from the vendor's CDN.
+    app = FastAPIOffline(
+        redoc_url=None,
         title="Appointment hub",
         version="1",
         description=DESCRIPTION,
         lifespan=lifespan,
+        static_url=DOCS_ASSETS,
+        favicon_url="data:,",  # no favicon request at all
+        swagger_ui_parameters={"validatorUrl": None},  # no badge from the online validator
     )
     install_error_handlers(app)
     app.add_middleware(Idempotency)
