@@ -6,11 +6,21 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from entrypoints.console.pages import HERE, page_refused, sign_in_required
-from entrypoints.console.routes import auth, invitations, ops, self_service, setup, suivi, users
+from entrypoints.console.routes import (
+    auth,
+    invitations,
+    links,
+    ops,
+    self_service,
+    setup,
+    suivi,
+    users,
+)
 from entrypoints.console.session import PageRefused, SignInRequired
 
 #: Every router of the console; add yours here.
-ROUTERS = tuple(module.router for module in (auth, suivi, invitations, ops, setup, users, self_service))
+ROUTERS = tuple(module.router for module in (auth, suivi, invitations, ops, setup, users, self_service,
+                                                   links))
 
 
 def install_console(app: FastAPI) -> FastAPI:

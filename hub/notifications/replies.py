@@ -59,6 +59,29 @@ class Reply:
     message: str = ""
 
 
+@dataclass(frozen=True)
+class LinkDetails:
+    """What the page behind an e-mail link shows before the patient clicks (no personal data:
+    the appointment's time and place only)."""
+
+    action: str
+    appointment_id: UUID
+    start: datetime
+    clinic: str
+    address: dict[str, str]
+    clinic_phone: str
+    service: str
+    active: bool
+    #: Latest time the appointment can be cancelled online, and whether it still can be now.
+    cancel_by: datetime
+    cancellable: bool
+
+
+def cancel_deadline(appointment: Appointment, service: Service) -> datetime:
+    """Patients cancel online up to the service's cancellation delay before the start."""
+    return appointment.start - timedelta(hours=service.cancellation_delay_hours)
+
+
 class Replies:
     """Applies patients' answers to their appointments; every change is an event."""
 
@@ -81,6 +104,19 @@ class Replies:
                 "your latest e-mail.")
         return claim
 
+    def link_details(self, token: str) -> LinkDetails:
+        """``read_link``'s claim with the appointment's time and place, for the link's page."""
+        claim = self.read_link(token)
+        appointment = self.app.load(Appointment, claim.appointment_id, "appointment")
+        clinic = self.app.load(Clinic, appointment.clinic_id, "clinic")
+        service = self.app.load(Service, appointment.service_id, "service")
+        return LinkDetails(
+            action=claim.action, appointment_id=claim.appointment_id, start=appointment.start,
+            clinic=clinic.name, address={k: str(v) for k, v in clinic.address.items()},
+            clinic_phone=clinic.phone, service=service.name, active=appointment.active,
+            cancel_by=cancel_deadline(appointment, service),
+            cancellable=appointment.active and self.clock() < cancel_deadline(appointment, service))
+
     def follow_link(self, token: str) -> Reply:
         claim = self.read_link(token)
         if claim.action == "confirm":
@@ -93,7 +129,7 @@ class Replies:
             return Reply("already", appointment_id, "this appointment is already cancelled")
         service = self.app.load(Service, appointment.service_id, "service")
         clinic = self.app.load(Clinic, appointment.clinic_id, "clinic")
-        deadline = appointment.start - timedelta(hours=service.cancellation_delay_hours)
+        deadline = cancel_deadline(appointment, service)
         if self.clock() >= deadline:
             raise CancellationTooLate(
                 f"Ce rendez-vous ne peut plus être annulé en ligne (au plus tard "

@@ -11,8 +11,9 @@ from uuid import UUID
 
 from fastapi import APIRouter, Depends, Header, Path, Request
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from pydantic import BaseModel, Field, ValidationError
+from starlette.routing import NoMatchFound
 
 from aggregates.appointment import Appointment
 from aggregates.errors import DomainError
@@ -113,10 +114,23 @@ def _page(request: Request, status: int, title: str, message: str, code: str,
 Token = Annotated[str, Path(max_length=2000, description="the token from the e-mail's link")]
 
 
+def _citizen_page(request: Request, token: str) -> str | None:
+    """The console's page for this link, when a browser asks and ``hub serve`` has the console."""
+    if "text/html" not in request.headers.get("accept", ""):
+        return None
+    try:
+        return str(request.app.url_path_for("citizen_link", token=token))
+    except NoMatchFound:
+        return None
+
+
 @router.get("/v1/links/{token}", response_class=HTMLResponse, responses=responses(400, 404, 409))
 def show_link(token: Token, request: Request, center: CenterDep) -> Response:
     """The page behind an e-mail button: says what will happen and asks for one click (a GET
-    never changes anything, so mail scanners that prefetch links cancel nothing)."""
+    never changes anything, so mail scanners that prefetch links cancel nothing). A browser is
+    sent to the citizen's console page (``/links/{token}``) when the server has the console."""
+    if (page := _citizen_page(request, token)) is not None:
+        return RedirectResponse(page, status_code=303)
     try:
         claim = center.replies.read_link(token)
         center.app.load(Appointment, claim.appointment_id, "appointment")
