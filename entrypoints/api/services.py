@@ -14,6 +14,7 @@ from hub.bootstrap import UserAccess, point_in_time
 from hub.imports.service import Imports
 from hub.notifications.center import NotificationCenter
 from hub.readmodels.asof import PointInTime
+from hub.readmodels.rebuilds import Rebuilds
 from hub.readmodels.runner import Projector
 from hub.scheduling.service import Scheduling
 from hub.settings import Settings
@@ -40,6 +41,11 @@ class ApiServices:
     phi_reads: PhiReads = field(default_factory=MemoryPhiReads)
     _as_of: dict[str, PointInTime] = field(default_factory=dict)
     _as_of_lock: threading.Lock = field(default_factory=threading.Lock)
+    #: Read model rebuilds started from the ops console (``projections`` rebuilt in threads).
+    rebuilds: Rebuilds = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.rebuilds = Rebuilds(self.projections)
 
     def as_of(self, name: str) -> PointInTime:
         """Projection ``name`` as of past positions (``?as_of_position=``), built on first use."""
@@ -57,6 +63,7 @@ class ApiServices:
     def close(self) -> None:
         for past in self._as_of.values():
             past.close()
+        self.rebuilds.close()
         self.projections.close()
         self.imports.close()
         self.access.close()

@@ -4,19 +4,23 @@ audit (who, when, what, from which source). Reads the audit read model, as the A
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Annotated, Any
 from uuid import UUID
+from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Form
 from starlette.responses import Response
 
-from entrypoints.console.pages import render, see_other
+from aggregates.errors import DomainError
+from entrypoints.console.pages import refused, render, see_other
 from entrypoints.console.session import PageRefused, Visit, VisitDep
 from hub.relay.relay import published_position
 from projections.queries import audit_of, events_after
 
 router = APIRouter(prefix="/console/ops", include_in_schema=False)
 PAGE = 50
+Csrf = Annotated[str, Form(max_length=200)]
+Short = Annotated[str, Form(max_length=100)]
 
 
 def _rows(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -27,15 +31,43 @@ def _rows(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 @router.get("")
-def positions(visit: VisitDep) -> Response:
-    """Where each projection and the Kafka relay stand against the log's head."""
+def positions(visit: VisitDep, started: str | None = None) -> Response:
+    """Where each projection and the Kafka relay stand against the log's head, and the
+    rebuilds started here (the page follows a running one)."""
     visit.ops()
+    done = None
+    if started and started in visit.services.projections.projections:
+        done = visit.t("rebuild_started", name=started)
+    return _positions(visit, done=done)
+
+
+def _positions(visit: Visit, status: int = 200, done: str | None = None,
+               error: str | None = None) -> Response:
     projector = visit.services.projections
     statuses = projector.status()
     head = statuses[0].head if statuses else projector.reader.head()
     relay = published_position(visit.services.scheduling)
-    return render(visit, "ops.html", head=head, statuses=statuses, relay=relay,
-                  relay_lag=None if relay is None else max(0, head - relay))
+    rebuilds = visit.services.rebuilds.latest()
+    zone = ZoneInfo(visit.services.settings.timezone)
+    ended = {name: job.ended_at.astimezone(zone).strftime("%H:%M:%S")
+             for name, job in rebuilds.items() if job.ended_at is not None}
+    return render(visit, "ops.html", status=status, head=head, statuses=statuses, relay=relay,
+                  relay_lag=None if relay is None else max(0, head - relay), rebuilds=rebuilds,
+                  ended=ended, following=any(job.running for job in rebuilds.values()),
+                  done=done, error=error)
+
+
+@router.post("/rebuild")
+def rebuild(visit: VisitDep, csrf: Csrf = "", projection: Short = "") -> Response:
+    """Rebuild one read model from zero in the background (``hub projections rebuild NAME``)."""
+    principal = visit.ops()
+    visit.check_csrf(csrf)
+    try:
+        visit.services.rebuilds.start(projection, principal.subject)
+    except DomainError as exc:
+        status, message = refused(visit, exc)
+        return _positions(visit, status=status, error=message)
+    return see_other(visit, f"/console/ops?started={projection}")
 
 
 def _int(visit: Visit, value: str | None, what: str) -> int:

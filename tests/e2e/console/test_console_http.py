@@ -86,3 +86,24 @@ def test_cookies_csrf_roles_and_scope(hub: tuple[TestClient, Setup]) -> None:
     csrf = csrf_of(page.text)
     answer = client.post(f"/console/appointments/{theirs.id}/cancel", data={"csrf": csrf})
     assert answer.status_code == 404
+
+
+def test_rebuilds_are_for_ops_and_admin_only(hub: tuple[TestClient, Setup]) -> None:
+    client, setup = hub
+    access = client.app.state.services.access  # type: ignore[attr-defined]
+    rebuilds = client.app.state.services.rebuilds  # type: ignore[attr-defined]
+    _, staff = issue(access, "clinic_staff", [setup.clinic])
+    assert sign_in(client, staff).status_code == 303
+    csrf = csrf_of(client.get(f"/console/clinics/{setup.clinic}/suivi").text)
+    refused = client.post("/console/ops/rebuild", data={"csrf": csrf, "projection": "suivi"})
+    assert refused.status_code == 403 and rebuilds.latest() == {}
+    _, ops = issue(access, "ops", [])
+    assert sign_in(client, ops).status_code == 303
+    csrf = csrf_of(client.get("/console/ops").text)
+    unknown = client.post("/console/ops/rebuild", data={"csrf": csrf, "projection": "nothing"})
+    assert unknown.status_code == 404 and "Ce modèle de lecture n&#39;existe pas." in unknown.text
+    assert rebuilds.latest() == {}
+    started = client.post("/console/ops/rebuild", data={"csrf": csrf, "projection": "audit"},
+                          follow_redirects=False)
+    assert started.status_code == 303 and started.headers["location"] == "/console/ops?started=audit"
+    assert rebuilds.wait("audit", 60).swapped_at == setup.app.head()

@@ -56,3 +56,34 @@ def test_ops_positions_stream_and_audit(page: Page, console: Console, output_pat
     # A malformed id is refused in words.
     page.goto(f"{console.url}/console/ops/audit?aggregate_id=pas-un-id")
     expect(page.get_by_role("heading", level=1)).to_contain_text("Valeur invalide")
+
+
+def test_rebuild_a_read_model_from_the_page(page: Page, console: Console, output_path: str) -> None:
+    """Ops start a rebuild (CSRF-protected form); the page follows it until it is swapped in,
+    and the Suivi still reads the same day."""
+    screens = Screens(page, output_path)
+    services = console.server.app.state.services
+    before = services.projections.get("suivi").view.query(
+        "SELECT COUNT(*) AS n FROM {suivi_appointments}")[0]["n"]
+    sign_in(page, console, console.token("ops"))
+    expect(page.get_by_role("heading", name="Opérations : positions et retard")).to_be_visible()
+    page.get_by_role("button", name="Reconstruire suivi").click()
+    expect(page.get_by_role("status")).to_contain_text("Reconstruction de suivi démarrée")
+    head = int(re.search(r"position (\d+)", page.locator("#head").inner_text()).group(1))
+    # The page follows the rebuild (htmx, every second) until it is in service.
+    state = page.locator("tr[data-projection=suivi] td.rebuild-state")
+    expect(state).to_contain_text("en service à la position", timeout=60_000)
+    swapped = int(re.search(r"position (\d+)", state.inner_text()).group(1))
+    assert swapped >= head
+    expect(page.get_by_role("button", name="Reconstruire suivi")).to_be_enabled()
+    screens.check("rebuilt")
+    job = services.rebuilds.latest()["suivi"]
+    assert job.by.startswith("tok_") and job.failed is None and job.swapped_at == swapped
+    after = services.projections.get("suivi").view.query(
+        "SELECT COUNT(*) AS n FROM {suivi_appointments}")[0]["n"]
+    assert after == before > 0
+
+    # A form without the page's CSRF token starts nothing.
+    answer = page.request.post(f"{console.url}/console/ops/rebuild", form={"projection": "suivi"})
+    assert answer.status == 403
+    assert services.rebuilds.latest()["suivi"] == job
