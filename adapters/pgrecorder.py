@@ -48,11 +48,12 @@ class ConcurrentProcessRecorder(PostgresProcessRecorder):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.lock_table_statements = []
+        # LATERAL: one primary-key range scan per aggregate, whatever the planner guesses
         self.select_after_statement = SQL(
             "SELECT e.originator_id, e.originator_version, e.topic, e.state "
             "FROM unnest(%s::uuid[], %s::bigint[]) AS w(id, after) "
-            "JOIN {0}.{1} e ON e.originator_id = w.id AND e.originator_version > w.after "
-            "ORDER BY e.originator_id, e.originator_version"
+            "CROSS JOIN LATERAL (SELECT * FROM {0}.{1} s WHERE s.originator_id = w.id "
+            "AND s.originator_version > w.after ORDER BY s.originator_version) e"
         ).format(Identifier(self.datastore.schema), Identifier(self.events_table_name))
 
     def _insert_stored_events(self, curs: Any, stored_events: Sequence[StoredEvent], **kwargs: Any) -> None:

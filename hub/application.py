@@ -7,14 +7,15 @@ import dataclasses
 import os
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from contextvars import ContextVar
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any, ClassVar, TypeVar, cast
 from uuid import UUID
 
 import structlog
-from eventsourcing.application import AggregateNotFoundError, Application, Cache, LRUCache
+from eventsourcing.application import Application, Cache, LRUCache
 from eventsourcing.domain import Aggregate, DomainEventProtocol, MutableOrImmutableAggregate, Snapshot
 from eventsourcing.persistence import (
     JSONTranscoder,
@@ -28,6 +29,7 @@ from eventsourcing.persistence import (
 
 from adapters.keystore import KeyStore, derive_key, key_store_for
 from adapters.personal_data import PersonalDataMapper
+from adapters.pgrecorder import select_events_after
 from aggregates.errors import DomainError, NotFound
 from aggregates.one_time_secret import OneTimeSecret
 from aggregates.personal_fields import PERSONAL_FIELDS
@@ -99,6 +101,20 @@ def copy_aggregate(aggregate: A) -> A:
     return twin
 
 
+#: What the current ``retrying`` attempt has read (None: the aggregate does not exist); None
+#: outside ``retrying``.
+_attempt_reads: ContextVar[dict[UUID, Aggregate | None] | None] = ContextVar("attempt_reads", default=None)
+
+
+def _forget_attempt_reads(saved: Iterable[Any]) -> None:
+    reads = _attempt_reads.get()
+    if reads:
+        for obj in saved:
+            saved_id = getattr(obj, "id", None) or getattr(obj, "originator_id", None)
+            if isinstance(saved_id, UUID):
+                reads.pop(saved_id, None)
+
+
 class _KeysNotWired:
     """Stands for the key store while the application is being built."""
 
@@ -139,6 +155,13 @@ class HubApplication(Application[UUID]):
         super().__init__(env)
         self.clock = clock or (lambda: datetime.now(UTC))
         self.max_conflict_retries = max_conflict_retries
+        size = int(self.env.get("AGGREGATE_CACHE_MAXSIZE") or 0)
+        #: Aggregates as last read or written, never changed in place: ``load_many`` copies one
+        #: out, brings the copy up to date from the store, and puts the newer copy back.
+        self.aggregates: LRUCache[UUID, Aggregate] | None = LRUCache(size) if size > 0 else None
+        #: Counts ``forget_decrypted`` calls: what a load read before one is not cached after it.
+        self._generation = 0
+
         #: The patients' data keys, beside the events; destroying one is an erasure.
         self.keys: KeyStore = key_store_for(self.recorder, derive_key(root, "data key wrapping v1"))
         self.personal_data.keys = self.keys
@@ -150,7 +173,12 @@ class HubApplication(Application[UUID]):
 
     def forget_decrypted(self) -> None:
         """After an erasure: drop what this process holds decrypted (cached aggregates, data
-        keys), so that nothing read before the erasure is shown after it."""
+        keys), so that nothing read before the erasure is shown after it: the library's
+        repository cache and ``load_many``'s. A load that began before the erasure does not
+        put what it read back into the new cache."""
+        self._generation += 1
+        if self.aggregates is not None:
+            self.aggregates = LRUCache(maxsize=self.aggregates.maxsize)
         cache = self.repository.cache
         if isinstance(cache, LRUCache):
             self.repository.cache = LRUCache(maxsize=cache.maxsize)
@@ -180,20 +208,107 @@ class HubApplication(Application[UUID]):
 
     def load(self, cls: type[A], aggregate_id: UUID, what: str) -> A:
         """Load an aggregate of the given type, or raise ``NotFound`` naming ``what``."""
-        try:
-            aggregate: Any = copy_aggregate(self.repository.get(aggregate_id, deepcopy_from_cache=False))
-        except AggregateNotFoundError:
-            raise NotFound(f"{what} {aggregate_id} does not exist", id=str(aggregate_id)) from None
+        return self.loaded(self.load_many([aggregate_id]), cls, aggregate_id, what)
+
+    @staticmethod
+    def loaded(found: dict[UUID, Aggregate], cls: type[A], aggregate_id: UUID, what: str) -> A:
+        """The aggregate ``load_many`` found, of the given type, or ``NotFound`` naming ``what``."""
+        aggregate = found.get(aggregate_id)
         if not isinstance(aggregate, cls):
             raise NotFound(f"{what} {aggregate_id} does not exist", id=str(aggregate_id))
         return aggregate
 
+    def load_many(self, aggregate_ids: Iterable[UUID]) -> dict[UUID, Aggregate]:
+        """Private, current copies of many aggregates (ids that do not exist are left out).
+
+        One query for all of them on PostgreSQL: each cached aggregate is brought forward from
+        its cached version, the others are read from their first event. A command loads what
+        it needs with one call, then decides and saves (a concurrent writer makes the save
+        conflict and the command run again). Inside ``retrying``, what the attempt has read
+        already (``prefetch``) is not read again: a fresh copy of it is returned.
+        """
+        wanted = list(dict.fromkeys(aggregate_ids))
+        reads = _attempt_reads.get()
+        found: dict[UUID, Aggregate] = {}
+        if reads is not None:
+            for aggregate_id in [i for i in wanted if i in reads]:
+                wanted.remove(aggregate_id)
+                read = reads[aggregate_id]
+                if read is not None:
+                    found[aggregate_id] = copy_aggregate(read)
+            if not wanted:
+                return found
+        generation = self._generation
+        cache = self.aggregates
+        cached: dict[UUID, Aggregate] = {}
+        if cache is not None:
+            for aggregate_id in wanted:
+                try:
+                    cached[aggregate_id] = cache.get(aggregate_id)
+                except KeyError:
+                    continue
+        stored = select_events_after(self.recorder, {i: cached[i].version if i in cached else 0
+                                                      for i in wanted})
+        new_events: dict[UUID, list[Any]] = {}
+        for stored_event in stored:
+            new_events.setdefault(UUID(str(stored_event.originator_id)), []).append(
+                self.mapper.to_domain_event(stored_event))
+        for aggregate_id in wanted:
+            events = new_events.get(aggregate_id, [])
+            base = cached.get(aggregate_id)
+            aggregate: Any = copy_aggregate(base) if base is not None else None
+            for domain_event in events:
+                aggregate = domain_event.mutate(aggregate)
+            if reads is not None:
+                reads[aggregate_id] = aggregate  # None: it does not exist (or was discarded)
+            if aggregate is None:
+                continue
+            if events:
+                if generation == self._generation:  # no erasure since the read began
+                    self._remember(aggregate)
+                aggregate = copy_aggregate(aggregate)
+            elif reads is not None:
+                aggregate = copy_aggregate(aggregate)  # the attempt's reads keep their own
+            found[aggregate_id] = aggregate
+        return found
+
+    def prefetch(self, *aggregate_ids: UUID | None) -> None:
+        """Read these aggregates in one query for the rest of the current ``retrying`` attempt
+        (later ``load``/``load_many`` of them cost no query). Nothing outside ``retrying``."""
+        if _attempt_reads.get() is not None:
+            self.load_many(i for i in aggregate_ids if i is not None)
+
+    def peek(self, aggregate_id: UUID) -> Aggregate | None:
+        """The cached aggregate as last seen (no query; possibly behind the store): for what
+        never changes once created, such as a slot's clinic. Never change it."""
+        if self.aggregates is None:
+            return None
+        try:
+            return self.aggregates.get(aggregate_id)
+        except KeyError:
+            return None
+
+    def _remember(self, aggregate: Aggregate) -> None:
+        if self.aggregates is None:
+            return
+        known = self.peek(aggregate.id)
+        if known is None or known.version < aggregate.version:
+            self.aggregates.put(aggregate.id, aggregate)
+
     def exists(self, aggregate_id: UUID) -> bool:
-        return aggregate_id in self.repository
+        return aggregate_id in self.load_many([aggregate_id])
+
+    def save(self, *objs: Any, **kwargs: Any) -> Any:
+        """The library's save; what it saved is read again by the attempt's next load."""
+        _forget_attempt_reads(objs)
+        return super().save(*objs, **kwargs)
 
     def commit(self, *aggregates: Any) -> int:
         """Save aggregates in one transaction; return the last log position written."""
         recordings = self.save(*aggregates)
+        for aggregate in aggregates:
+            if isinstance(aggregate, Aggregate):
+                self._remember(copy_aggregate(aggregate))
         if not recordings:
             return self.head()
         return max(r.notification.id for r in recordings)
@@ -204,6 +319,7 @@ class HubApplication(Application[UUID]):
         Raises ``RecordConflictError`` (or ``IntegrityError``) when another writer changed one
         of the aggregates, or another follower recorded this position first.
         """
+        _forget_attempt_reads(aggregates)
         events = [event for aggregate in aggregates for event in aggregate.collect_events()]
         recordings = self.events.put(events, tracking=tracking)
         for aggregate in aggregates:
@@ -218,10 +334,13 @@ class HubApplication(Application[UUID]):
     def retrying(self, command: Callable[[], R], what: str) -> R:
         """Run ``command`` (load, decide, save) again when a concurrent writer won."""
         for attempt in range(self.max_conflict_retries):
+            reads = _attempt_reads.set({})
             try:
                 return command()
             except RecordConflictError:
                 log.debug("write conflict, retrying", command=what, attempt=attempt + 1)
                 time.sleep(random.uniform(0, 0.002 * min(attempt + 1, 10)))
+            finally:
+                _attempt_reads.reset(reads)
         log.warning("write conflict retries exhausted", command=what)
         raise StoreBusy(f"{what}: too many concurrent writers on the same slot; retry shortly")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
+from uuid import UUID
 
 from eventsourcing.domain import Aggregate
 
@@ -31,11 +32,14 @@ class PatientRegistry:
         """The keyed digest of an identifier: the index never holds the identifier itself."""
         return identifier_digest(self.app.index_secret, ident["system"], ident["value"])
 
+    def index_ids(self, patient: dict[str, Any]) -> list[UUID]:
+        """The ids of the patient's index entries: a command prefetches them with the rest."""
+        return [digest_index_id(self.digest(i)) for i in self.identifiers_of(patient)]
+
     def entry(self, ident: dict[str, str]) -> PatientIdentifier | None:
         index_key = digest_index_id(self.digest(ident))
-        if index_key not in self.app.repository:
-            return None
-        return self.app.load(PatientIdentifier, index_key, "patient identifier")
+        found = self.app.load_many([index_key]).get(index_key)
+        return found if isinstance(found, PatientIdentifier) else None
 
     def find(self, identifiers: list[dict[str, str]]) -> Patient | None:
         """The live patient one of the identifiers names (an erased one is no match)."""

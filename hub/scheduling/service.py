@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -31,6 +31,8 @@ class Written:
 
     id: UUID
     position: int
+    #: The aggregate as saved (the API answers with it instead of reading it again).
+    saved: Any = field(default=None, compare=False, repr=False)
 
 
 class Scheduling(HubApplication):
@@ -165,6 +167,9 @@ class Scheduling(HubApplication):
         online = Source(choice(Source, source, "source")).is_online
 
         def run() -> Written:
+            # one query: slot, service, the slot's clinic when known, the patient's index entries
+            self.prefetch(slot_id, service_id, getattr(self.peek(slot_id), "clinic_id", None),
+                          *self.patients.index_ids(patient))
             slot = self.load(Slot, slot_id, "slot")
             service = self.load(Service, service_id, "service")
             self._same_clinic(slot.clinic_id, service, "service")
@@ -190,7 +195,8 @@ class Scheduling(HubApplication):
             slot.reserve(appointment.id, service.id, service.product, online=online,
                          through=through)
             more = also(appointment) if also else []
-            return Written(appointment.id, self.commit(slot, appointment, *patient_aggregates, *more))
+            return Written(appointment.id, self.commit(slot, appointment, *patient_aggregates, *more),
+                           appointment)
 
         written = self.retrying(run, "book")
         log.info("appointment booked", appointment_id=str(written.id), slot_id=str(slot_id),

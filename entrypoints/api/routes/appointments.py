@@ -149,7 +149,8 @@ def load_visible(scheduling: Scheduling, principal: Principal, appointment_id: U
 
 
 def _written(scheduling: Scheduling, written: Written) -> AppointmentWritten:
-    appointment = scheduling.load(Appointment, written.id, "appointment")
+    appointment = written.saved if isinstance(written.saved, Appointment) else (
+        scheduling.load(Appointment, written.id, "appointment"))
     return AppointmentWritten(**appointment_out(appointment).model_dump(), position=written.position)
 
 
