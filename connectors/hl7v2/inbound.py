@@ -9,7 +9,6 @@ from uuid import UUID
 from zoneinfo import ZoneInfo
 
 import structlog
-from hl7apy.core import Message
 
 from aggregates.emr import Hl7Sender
 from aggregates.errors import Conflict, DomainError, InvalidValue, NotFound
@@ -24,6 +23,7 @@ from connectors.hl7v2.er7 import (
     UNSUPPORTED_PROCESSING_ID,
     Header,
     Hl7Problem,
+    Message,
     bounded_header,
     header,
     header_of,

@@ -6,13 +6,12 @@ import hashlib
 from datetime import datetime, timedelta, tzinfo
 from typing import Any
 
-from hl7apy.core import Message
-
 from connectors.hl7v2.er7 import (
     REQUIRED_FIELD_MISSING,
     UNSUPPORTED_EVENT_CODE,
     UNSUPPORTED_MESSAGE_TYPE,
     Hl7Problem,
+    Message,
     day,
     instant,
     repetitions,
