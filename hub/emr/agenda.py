@@ -16,7 +16,7 @@ import structlog
 from aggregates.appointment import Appointment
 from aggregates.clinic import Clinic
 from aggregates.emr import EmrSlotKey, Hl7Receipt, Hl7Sender, emr_slot_id, receipt_id
-from aggregates.errors import InvalidValue
+from aggregates.errors import InvalidValue, NotFound
 from aggregates.professional import Professional
 from aggregates.service import Service
 from aggregates.slot import Slot
@@ -61,14 +61,16 @@ class EmrAgenda:
 
         def run() -> Applied:
             key = receipt_id(sender.id, message.control_id)
-            if key in self.app.repository:
-                receipt = self.app.load(Hl7Receipt, key, "hl7 receipt")
+            batch = AgendaChanges(self.app, sender.clinic_id)
+            batch.prefetch_message(message, also=[key])
+            receipt = batch.read.get(key)
+            if isinstance(receipt, Hl7Receipt):
                 if receipt.digest != message.digest:
                     log.warning("resent control id with different content; replaying first ACK",
                                 sender=sender.subject, control_id=message.control_id)
                 return Applied(receipt.ack, "replayed", receipt.effects, self.app.head(), True)
-            self.app.load(Clinic, sender.clinic_id, "clinic")
-            batch = AgendaChanges(self.app, sender.clinic_id)
+            if not isinstance(batch.read.get(sender.clinic_id), Clinic):
+                raise NotFound(f"clinic {sender.clinic_id} does not exist", id=str(sender.clinic_id))
             note, effects = getattr(self, f"_{message.action}")(batch, message)
             ack = ack_for(note)
             effects = {**effects, "created": batch.created}

@@ -7,7 +7,7 @@ resources by the EMR's codes, EMR-managed slots, the patient, the appointment's 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -84,19 +84,67 @@ class AgendaChanges:
         self.clinic_id = clinic_id
         self.pending: dict[UUID, Aggregate] = {}
         self.created: list[str] = []
+        #: What was read from the store for this message (None: does not exist).
+        self.read: dict[UUID, Aggregate | None] = {}
+
+    def prefetch(self, aggregate_ids: Iterable[UUID]) -> None:
+        """Read these aggregates (those not read yet) in one query."""
+        wanted = [i for i in dict.fromkeys(aggregate_ids) if i not in self.read and i not in self.pending]
+        if wanted:
+            found = self.app.load_many(wanted)
+            self.read.update({i: found.get(i) for i in wanted})
+
+    def prefetch_message(self, m: EmrMessage, also: Iterable[UUID] = ()) -> None:
+        """Read what a message names, in two queries: its EMR codes, appointment ids and patient
+        index entries, then what those point to (professionals, services, appointments, slot)."""
+        codes = [emr_code_id(self.clinic_id, kind, party.code)
+                 for kind, parties in (("professional", m.professionals[:1] or m.resources[:1]),
+                                       ("service", m.services[:1]), ("location", m.locations),
+                                       ("resource", m.resources))
+                 for party in parties]
+        imported = [imported_id(self.clinic_id, IMPORT_KINDS[kind], party.code)
+                    for kind, parties in (("professional", m.professionals[:1]), ("service", m.services[:1]))
+                    for party in parties]
+        identifiers = []
+        for ident in m.identifiers:
+            if ident["system"] == HUB_SYSTEM:
+                try:
+                    identifiers.append(UUID(ident["value"]))
+                except ValueError:
+                    continue
+            else:
+                identifiers.append(appointment_identifier_id(self.clinic_id, ident["system"], ident["value"]))
+        patient = self.app.patients.index_ids(dict(m.patient)) if m.patient else []
+        self.prefetch([*also, self.clinic_id, *codes, *imported, *identifiers, *patient])
+        targets: list[UUID] = []
+        for aggregate in self.read.values():
+            if isinstance(aggregate, EmrCode):
+                targets.append(aggregate.target_id)
+            elif isinstance(aggregate, AppointmentIdentifier):
+                targets.append(aggregate.appointment_id)
+        self.prefetch(targets)
+        first = self.read.get(codes[0]) if codes else None
+        if isinstance(first, EmrCode) and m.start is not None and m.end is not None:
+            self.prefetch([emr_slot_id(self.clinic_id, first.target_id, m.start.isoformat(), m.end.isoformat())])
 
     def get(self, cls: type[A], aggregate_id: UUID, what: str) -> A:
         known = self.pending.get(aggregate_id)
         if isinstance(known, cls):
             return known
-        loaded = self.app.load(cls, aggregate_id, what)
+        self.prefetch([aggregate_id])
+        loaded = self.read.get(aggregate_id)
+        if not isinstance(loaded, cls):
+            raise NotFound(f"{what} {aggregate_id} does not exist", id=str(aggregate_id))
         if getattr(loaded, "clinic_id", self.clinic_id) != self.clinic_id:
             raise NotFound(f"{what} {aggregate_id} does not exist in this clinic")
         self.pending[aggregate_id] = loaded
         return loaded
 
     def has(self, aggregate_id: UUID) -> bool:
-        return aggregate_id in self.pending or aggregate_id in self.app.repository
+        if aggregate_id in self.pending:
+            return True
+        self.prefetch([aggregate_id])
+        return self.read.get(aggregate_id) is not None
 
     def add(self, *aggregates: Aggregate, created: bool = True) -> None:
         for aggregate in aggregates:
@@ -163,6 +211,7 @@ class AgendaChanges:
         return slot
 
     def patient(self, m: EmrMessage) -> UUID:
+        # its index entries were read with the message (``prefetch_message``): no query here
         aggregates = self.app.patients.register_or_update(dict(m.patient or {}))
         self.add(*aggregates, created=False)
         return aggregates[0].id

@@ -59,10 +59,9 @@ class EmrFeeds:
         return Written(registered.id, self.app.commit(registered))
 
     def find_sender(self, application: str, facility: str) -> Hl7Sender | None:
-        key = sender_id(application, facility)
-        if key not in self.app.repository:
-            return None
-        return self.app.load(Hl7Sender, key, "hl7 sender")
+        found = self.app.load_many([sender_id(application, facility)])
+        sender = next(iter(found.values()), None)
+        return sender if isinstance(sender, Hl7Sender) else None
 
     def senders(self, clinic_id: UUID | None = None) -> list[Hl7Sender]:
         """All registered senders (of one clinic), oldest first."""
@@ -79,7 +78,6 @@ class EmrFeeds:
             start = page[-1].id + 1
 
     def receipt(self, sender: UUID, control_id: str) -> Hl7Receipt | None:
-        key = receipt_id(sender, control_id)
-        if key not in self.app.repository:
-            return None
-        return self.app.load(Hl7Receipt, key, "hl7 receipt")
+        found = self.app.load_many([receipt_id(sender, control_id)])
+        receipt = next(iter(found.values()), None)
+        return receipt if isinstance(receipt, Hl7Receipt) else None
