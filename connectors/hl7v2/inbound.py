@@ -91,7 +91,7 @@ class Hl7Inbox:
         if not head.application or not head.facility:
             raise Hl7Problem("AR", REQUIRED_FIELD_MISSING,
                              "MSH-3 and MSH-4 (sending application and facility) are required", "MSH-3")
-        sender = self.feeds.find_sender(head.application, head.facility)
+        sender = self.feeds.known_sender(head.application, head.facility)
         if sender is None:
             raise Hl7Problem(
                 "AR", UNKNOWN_KEY_IDENTIFIER,

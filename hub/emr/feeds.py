@@ -77,6 +77,12 @@ class EmrFeeds:
                 return found
             start = page[-1].id + 1
 
+    def known_sender(self, application: str, facility: str) -> Hl7Sender | None:
+        """The sender for inbound messages: its clinic and subject never change once registered
+        and a sender is never removed, so the cached one is used without a query when present."""
+        cached = self.app.peek(sender_id(application, facility))
+        return cached if isinstance(cached, Hl7Sender) else self.find_sender(application, facility)
+
     def receipt(self, sender: UUID, control_id: str) -> Hl7Receipt | None:
         found = self.app.load_many([receipt_id(sender, control_id)])
         receipt = next(iter(found.values()), None)
