@@ -35,7 +35,7 @@ class AvailabilityProjection(ReadModelProjection):
             ("slot_id", TEXT), ("clinic_id", TEXT), ("professional_id", TEXT), ("start_at", TEXT),
             ("end_at", TEXT), ("capacity", INT), ("booked", INT), ("held", INT), ("locked", INT),
             ("last_position", INT), ("reserved_for", TEXT),
-        ), ("slot_id",), (("clinic_id", "start_at"), ("start_at",))),
+        ), ("slot_id",), (("clinic_id", "start_at"), ("start_at",), ("professional_id", "start_at"))),
         Table(SLOT_SERVICES, (("slot_id", TEXT), ("service_id", TEXT)), ("slot_id", "service_id")),
         Table(SLOT_PRODUCTS, (("slot_id", TEXT), ("product", TEXT)), ("slot_id", "product")),
         Table(SERVICES, (("service_id", TEXT), ("clinic_id", TEXT), ("name", TEXT), ("online", INT),

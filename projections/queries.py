@@ -168,6 +168,42 @@ def availability(model: ReadModel, start: datetime, end: datetime, online: bool,
     return _with_services(model, slots, online)
 
 
+def schedule_slots(model: ReadModel, clinic_ids: list[str] | None, professional_id: str | None,
+                   start_ge: datetime | None, start_lt: datetime | None) -> list[dict[str, Any]]:
+    """Slots by schedule (professional) and start, in time order: the availability row with the
+    ids of every service the slot accepts and its products (FHIR ``Slot`` search)."""
+    where: list[str] = []
+    params: list[Any] = []
+    if clinic_ids is not None:
+        if not clinic_ids:
+            return []
+        where.append("clinic_id IN (" + ", ".join("%s" for _ in clinic_ids) + ")")
+        params += clinic_ids
+    if professional_id is not None:
+        where.append("professional_id = %s")
+        params.append(professional_id)
+    if start_ge is not None:
+        where.append("start_at >= %s")
+        params.append(instant(start_ge))
+    if start_lt is not None:
+        where.append("start_at < %s")
+        params.append(instant(start_lt))
+    slots = model.query("SELECT * FROM {availability_slots}"
+                        + (" WHERE " + " AND ".join(where) if where else "")
+                        + " ORDER BY start_at, slot_id", params)
+    if not slots:
+        return []
+    services: dict[str, list[str]] = {s["slot_id"]: [] for s in slots}
+    ids = list(services)
+    for start in range(0, len(ids), 500):
+        chunk = ids[start:start + 500]
+        marks = ", ".join("%s" for _ in chunk)
+        for r in model.query("SELECT slot_id, service_id FROM {availability_slot_services} "
+                             f"WHERE slot_id IN ({marks})", chunk):
+            services[r["slot_id"]].append(r["service_id"])
+    return [{**s, "service_ids": sorted(services[s["slot_id"]])} for s in slots]
+
+
 def _with_services(model: ReadModel, slots: list[Row], online: bool) -> list[dict[str, Any]]:
     if not slots:
         return []

@@ -14,7 +14,6 @@ from aggregates.clinic import Clinic
 from aggregates.patient import Patient
 from aggregates.professional import Professional
 from aggregates.service import Service
-from aggregates.slot import Slot
 from connectors.fhir import codes
 
 Resource = dict[str, Any]
@@ -138,12 +137,14 @@ def service_concept(service: Service) -> Resource:
 
 
 def slot(
-    slot_: Slot,
+    slot_: Any,
     services: dict[Any, Service],
     online: bool,
     extensions: list[Resource] | None = None,
 ) -> Resource:
-    """Free while a place is left (in the online view: unlocked and not held places)."""
+    """Free while a place is left (in the online view: unlocked and not held places).
+
+    ``slot_``: a ``Slot`` or a read-model row with the same attributes and ``remaining``."""
     remaining = slot_.remaining(online=online)
     extension: list[Resource] = [{"url": codes.SLOT_CAPACITY, "valueInteger": remaining}]
     if not online:
@@ -154,7 +155,8 @@ def slot(
         "id": str(slot_.id),
         "extension": extension,
         "identifier": [_hub_id(slot_.id)],
-        "serviceType": [service_concept(services[s]) for s in slot_.service_ids if s in services],
+        "serviceType": [service_concept(services[s]) for s in sorted(slot_.service_ids, key=str)
+                        if s in services],
         "schedule": {"reference": f"Schedule/{slot_.professional_id}"},
         "status": "free" if remaining > 0 else "busy",
         "start": instant(slot_.start),

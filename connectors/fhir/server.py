@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 from zoneinfo import ZoneInfo
@@ -24,6 +25,7 @@ from connectors.fhir.outcome import FhirError
 from connectors.fhir.search import Query, date_range, reference_id, searchset, token, uuid_of
 from hub.scheduling.reads import StoreReads
 from hub.scheduling.service import Scheduling
+from projections.tables import parse_instant
 
 RESOURCE_TYPES = ("Location", "Practitioner", "HealthcareService", "Schedule", "Slot", "Appointment")
 SEARCH_PARAMETERS = {
@@ -48,13 +50,49 @@ class Scope:
         return self.clinic_ids is None or clinic_id in self.clinic_ids
 
 
+@dataclass(frozen=True)
+class SlotRow:
+    """A slot as the availability read model has it: what ``resources.slot`` renders."""
+
+    id: UUID
+    clinic_id: UUID
+    professional_id: UUID
+    start: datetime
+    end: datetime
+    capacity: int
+    booked_count: int
+    held: int
+    locked: bool
+    service_ids: list[UUID]
+
+    @classmethod
+    def of(cls, row: dict[str, Any]) -> SlotRow:
+        return cls(UUID(row["slot_id"]), UUID(row["clinic_id"]), UUID(row["professional_id"]),
+                   parse_instant(row["start_at"]), parse_instant(row["end_at"]),  # type: ignore[arg-type]  # a slot always has both
+                   int(row["capacity"]), int(row["booked"]), int(row["held"]), bool(row["locked"]),
+                   [UUID(s) for s in row["service_ids"]])
+
+    def remaining(self, online: bool = False) -> int:
+        """As ``Slot.remaining``."""
+        if online:
+            return 0 if self.locked else max(0, self.capacity - self.booked_count - self.held)
+        return self.capacity - self.booked_count
+
+
+#: Slots by (clinic ids, professional, start ≥, start <) from a read model, or None when the read
+#: model is not up to date with the store (the search then reads the store).
+SlotSource = Callable[[frozenset[UUID] | None, UUID | None, datetime | None, datetime | None],
+                      list[dict[str, Any]] | None]
+
+
 class FhirServer:
     """Read and search Location, Practitioner, HealthcareService, Schedule, Slot, Appointment."""
 
-    def __init__(self, app: Scheduling, zone: ZoneInfo) -> None:
+    def __init__(self, app: Scheduling, zone: ZoneInfo, slot_source: SlotSource | None = None) -> None:
         self.app = app
         self.zone = zone
         self.reads = StoreReads(app, own_id_system=codes.HUB_ID)
+        self.slot_source = slot_source
 
     # -- read ------------------------------------------------------------------------
     def read(self, resource_type: str, resource_id: str, scope: Scope) -> dict[str, Any]:
@@ -148,7 +186,10 @@ class FhirServer:
         service_types = [token(v)[1] for v in query.values("service-type")]
         services = self._services(scope.clinic_ids, scope)
         found = []
-        for slot in self.reads.slots(scope.clinic_ids, professional_id, low, high):
+        rows = self.slot_source(scope.clinic_ids, professional_id, low, high) if self.slot_source else None
+        slots: list[Any] = ([SlotRow.of(r) for r in rows] if rows is not None
+                            else self.reads.slots(scope.clinic_ids, professional_id, low, high))
+        for slot in slots:
             if scope.online and not self._published(slot, services):
                 continue
             if service_types and not {str(s) for s in slot.service_ids} & set(service_types):
@@ -188,7 +229,7 @@ class FhirServer:
         return {s.id: s for s in self.reads.services(clinic_ids) if s.online or not scope.online}
 
     @staticmethod
-    def _published(slot: Slot, online_services: dict[UUID, Service]) -> bool:
+    def _published(slot: Slot | SlotRow, online_services: dict[UUID, Service]) -> bool:
         """Online view: an unlocked slot that accepts at least one online service."""
         return slot.offered_online and any(s in online_services for s in slot.service_ids)
 

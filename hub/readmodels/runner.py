@@ -123,6 +123,11 @@ class Projector:
             if read < self.batch_size:
                 stop.wait(self.poll_seconds)
 
+    @property
+    def following(self) -> bool:
+        """True while this process follows the log in its background thread."""
+        return self._thread is not None and self._thread.is_alive()
+
     def start(self) -> None:
         """Follow the log in a background thread (``hub serve``)."""
         self._stop.clear()

@@ -7,6 +7,7 @@ is an OperationOutcome with the native API's HTTP status and error code.
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable, Coroutine
 from datetime import UTC, datetime
 from typing import Annotated, Any
@@ -24,13 +25,15 @@ from aggregates.errors import DomainError
 from connectors.fhir.booking import FhirBooking
 from connectors.fhir.outcome import FhirError, from_domain, from_fhir, operation_outcome
 from connectors.fhir.search import Query, uuid_of
-from connectors.fhir.server import RESOURCE_TYPES, SEARCH_PARAMETERS, FhirServer, Scope
+from connectors.fhir.server import RESOURCE_TYPES, SEARCH_PARAMETERS, FhirServer, Scope, SlotSource
 from connectors.fhir.smart_scheduling.publish import FILE_TYPES, manifest, ndjson, publication
 from entrypoints.api.deps import Booker, Reader, SchedulingDep
 from entrypoints.api.errors import ApiError
 from hub.access.tokens import ROLE_SOURCE, Principal, Role
 from hub.emr.vendors import load_profiles
+from hub.readmodels.runner import Projector
 from hub.scheduling.reads import StoreReads
+from projections.queries import schedule_slots
 
 log = structlog.get_logger("entrypoints.api.fhir")
 FHIR_JSON = "application/fhir+json"
@@ -119,7 +122,33 @@ def base_url(request: Request) -> str:
 
 
 def server_for(request: Request, scheduling: Any) -> FhirServer:
-    return FhirServer(scheduling, ZoneInfo(request.app.state.services.settings.timezone))
+    services = request.app.state.services
+    return FhirServer(scheduling, ZoneInfo(services.settings.timezone),
+                      slot_source=availability_slots(services.projections, scheduling,
+                                                     services.settings.read_wait_seconds))
+
+
+def availability_slots(projector: Projector, scheduling: Any, wait_seconds: float) -> SlotSource:
+    """Slot searches from the availability read model (indexed by schedule and start), once it
+    has applied everything written so far (this process's runner gets a quarter of a second to
+    catch up); None when it lags behind: the search then reads the store, as fresh as ever."""
+
+    def slots(clinic_ids: frozenset[UUID] | None, professional_id: UUID | None,
+              start_ge: datetime | None, start_lt: datetime | None) -> list[dict[str, Any]] | None:
+        if "availability" not in projector.projections:
+            return None
+        view = projector.get("availability").view
+        head = scheduling.head()
+        deadline = time.monotonic() + (min(wait_seconds, 0.25) if projector.following else 0)
+        while view.position(projector.source) < head:
+            if time.monotonic() >= deadline:
+                return None
+            time.sleep(0.005)
+        return schedule_slots(view,
+                              None if clinic_ids is None else sorted(str(c) for c in clinic_ids),
+                              str(professional_id) if professional_id else None, start_ge, start_lt)
+
+    return slots
 
 
 # -- SMART Scheduling Links (public) --------------------------------------------------
