@@ -73,13 +73,17 @@ class StoreReads:
         professional_id: UUID | None = None,
         start_ge: datetime | None = None,
         start_lt: datetime | None = None,
+        end_gt: datetime | None = None,
     ) -> list[Slot]:
+        """Slots in time order; the filters apply to what never changes (read from ``Opened``
+        before any slot is loaded): ``end_gt`` leaves the slots that have ended unloaded."""
         def keep(opened: Any) -> bool:
             return (
                 _in(opened.clinic_id, clinic_ids)
                 and (professional_id is None or opened.professional_id == professional_id)
                 and (start_ge is None or opened.start >= start_ge)
                 and (start_lt is None or opened.start < start_lt)
+                and (end_gt is None or opened.end > end_gt)
             )
 
         found = list(self._created(Slot.Opened, Slot, keep))

@@ -72,7 +72,8 @@ def publication(
     out = Publication()
     products: dict[UUID, list[str]] = {}
     immunizing: set[UUID] = set()
-    for slot in reads.slots(scope):
+    # slots that have ended are never loaded (only their creation event is read)
+    for slot in reads.slots(scope, end_gt=now):
         offered = [services[s] for s in slot.service_ids if s in services]
         if not slot.offered_online or not offered or slot.end <= now or slot.clinic_id not in clinics:
             continue
