@@ -169,11 +169,16 @@ def availability(model: ReadModel, start: datetime, end: datetime, online: bool,
 
 
 def schedule_slots(model: ReadModel, clinic_ids: list[str] | None, professional_id: str | None,
-                   start_ge: datetime | None, start_lt: datetime | None) -> list[dict[str, Any]]:
-    """Slots by schedule (professional) and start, in time order: the availability row with the
-    ids of every service the slot accepts and its products (FHIR ``Slot`` search)."""
+                   start_ge: datetime | None, start_lt: datetime | None,
+                   end_gt: datetime | None = None) -> list[dict[str, Any]]:
+    """Slots by schedule (professional) and start (or end), in time order: the availability row
+    with the ids of every service the slot accepts and its products (FHIR ``Slot`` search,
+    ``$bulk-publish``)."""
     where: list[str] = []
     params: list[Any] = []
+    if end_gt is not None:
+        where.append("end_at > %s")
+        params.append(instant(end_gt))
     if clinic_ids is not None:
         if not clinic_ids:
             return []
@@ -194,6 +199,7 @@ def schedule_slots(model: ReadModel, clinic_ids: list[str] | None, professional_
     if not slots:
         return []
     services: dict[str, list[str]] = {s["slot_id"]: [] for s in slots}
+    products: dict[str, list[str]] = {s["slot_id"]: [] for s in slots}
     ids = list(services)
     for start in range(0, len(ids), 500):
         chunk = ids[start:start + 500]
@@ -201,7 +207,11 @@ def schedule_slots(model: ReadModel, clinic_ids: list[str] | None, professional_
         for r in model.query("SELECT slot_id, service_id FROM {availability_slot_services} "
                              f"WHERE slot_id IN ({marks})", chunk):
             services[r["slot_id"]].append(r["service_id"])
-    return [{**s, "service_ids": sorted(services[s["slot_id"]])} for s in slots]
+        for r in model.query("SELECT slot_id, product FROM {availability_slot_products} "
+                             f"WHERE slot_id IN ({marks}) ORDER BY product", chunk):
+            products[r["slot_id"]].append(r["product"])
+    return [{**s, "service_ids": sorted(services[s["slot_id"]]), "products": products[s["slot_id"]]}
+            for s in slots]
 
 
 def _with_services(model: ReadModel, slots: list[Row], online: bool) -> list[dict[str, Any]]:

@@ -64,13 +64,14 @@ class SlotRow:
     held: int
     locked: bool
     service_ids: list[UUID]
+    products: list[str]
 
     @classmethod
     def of(cls, row: dict[str, Any]) -> SlotRow:
         return cls(UUID(row["slot_id"]), UUID(row["clinic_id"]), UUID(row["professional_id"]),
                    parse_instant(row["start_at"]), parse_instant(row["end_at"]),  # type: ignore[arg-type]  # a slot always has both
                    int(row["capacity"]), int(row["booked"]), int(row["held"]), bool(row["locked"]),
-                   [UUID(s) for s in row["service_ids"]])
+                   [UUID(s) for s in row["service_ids"]], list(row.get("products") or []))
 
     def remaining(self, online: bool = False) -> int:
         """As ``Slot.remaining``."""
@@ -79,10 +80,10 @@ class SlotRow:
         return self.capacity - self.booked_count
 
 
-#: Slots by (clinic ids, professional, start ≥, start <) from a read model, or None when the read
-#: model is not up to date with the store (the search then reads the store).
-SlotSource = Callable[[frozenset[UUID] | None, UUID | None, datetime | None, datetime | None],
-                      list[dict[str, Any]] | None]
+#: Slots by (clinic ids, professional, start ≥, start <, end >) from a read model, or None when
+#: the read model is not up to date with the store (the caller then reads the store).
+SlotSource = Callable[[frozenset[UUID] | None, UUID | None, datetime | None, datetime | None,
+                       datetime | None], list[dict[str, Any]] | None]
 
 
 class FhirServer:
@@ -186,7 +187,7 @@ class FhirServer:
         service_types = [token(v)[1] for v in query.values("service-type")]
         services = self._services(scope.clinic_ids, scope)
         found = []
-        rows = self.slot_source(scope.clinic_ids, professional_id, low, high) if self.slot_source else None
+        rows = self.slot_source(scope.clinic_ids, professional_id, low, high, None) if self.slot_source else None
         slots: list[Any] = ([SlotRow.of(r) for r in rows] if rows is not None
                             else self.reads.slots(scope.clinic_ids, professional_id, low, high))
         for slot in slots:

@@ -4,14 +4,16 @@ and answers exactly what a search over the event store answers, in every role's 
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from fastapi.testclient import TestClient
 
 from connectors.fhir.search import Query
 from connectors.fhir.server import FhirServer, Scope
+from connectors.fhir.smart_scheduling.publish import publication
 from entrypoints.api.routes.fhir import availability_slots
+from hub.scheduling.reads import StoreReads
 from hub.scheduling.service import Scheduling
 from tests.support.scheduling import Setup, future, patient
 
@@ -48,8 +50,26 @@ def test_slot_search_from_the_read_model_equals_the_store(
             ours = served.search("Slot", query, scope, "http://hub/fhir/r4")
             theirs = stored.search("Slot", query, scope, "http://hub/fhir/r4")
             assert ours == theirs, params
-            seen_from_read_model += source(scope.clinic_ids, None, None, None) is not None
+            seen_from_read_model += source(scope.clinic_ids, None, None, None, None) is not None
     assert seen_from_read_model  # the read model answered (the runner kept it current)
     answer = client.get("/fhir/r4/Slot", params={"schedule": f"Schedule/{world.gp}"},
                         headers=auth("admin"))
     assert answer.status_code == 200 and answer.json()["total"] == 3
+
+
+def test_bulk_publish_from_the_read_model_equals_the_store(client: TestClient, pg_app: Scheduling) -> None:
+    world = Setup(pg_app, capacity=2)
+    world.open_slot(capacity=3, locked=True, hours=80)
+    vaccine_slot = world.open_slot(capacity=2, hours=90, products=["Pfizer", "Moderna"])
+    pg_app.book(vaccine_slot, world.vaccine, patient(3), "admin")
+    pg_app.book(world.slot, world.consult, patient(1), "admin")
+    past = datetime.now(UTC) - timedelta(days=3)
+    pg_app.open_slot(world.clinic, world.gp, past, past + timedelta(minutes=30), 2, [world.consult], [])
+    services = client.app.state.services  # type: ignore[attr-defined]
+    source = availability_slots(services.projections, pg_app, 5.0)
+    now = datetime.now(UTC)
+    ours = publication(StoreReads(pg_app), now, None, "https://portal/{slot_id}", slot_source=source)
+    theirs = publication(StoreReads(pg_app), now, None, "https://portal/{slot_id}")
+    assert source(None, None, None, None, now) is not None  # served from the read model
+    assert (ours.slots, ours.schedules, ours.locations) == (theirs.slots, theirs.schedules, theirs.locations)
+    assert len(ours.slots) == 2  # the locked and the past slots are not published

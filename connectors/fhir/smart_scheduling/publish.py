@@ -18,6 +18,7 @@ from uuid import UUID
 from aggregates.clinic import Clinic
 from aggregates.professional import Professional
 from connectors.fhir import codes, resources
+from connectors.fhir.server import SlotRow, SlotSource
 from hub.scheduling.reads import StoreReads
 
 FILE_TYPES = ("Location", "Schedule", "Slot")
@@ -62,9 +63,13 @@ def ndjson(items: list[dict[str, Any]]) -> str:
 def publication(
     reads: StoreReads, now: datetime, clinic_id: UUID | None = None, booking_link: str = "",
     portal: str | None = None,
+    slot_source: SlotSource | None = None,
 ) -> Publication:
     """Future, unlocked slots that accept at least one online service, of active clinics that
-    publish to ``portal`` (a booking portal's own feed) or to some portal (``None``)."""
+    publish to ``portal`` (a booking portal's own feed) or to some portal (``None``).
+
+    ``slot_source``: slots from the availability read model (indexed by end: the time does not
+    grow with past slots); when it has none to give, the store is read."""
     scope = frozenset({clinic_id}) if clinic_id else None
     clinics = {c.id: c for c in reads.clinics(scope) if c.active and publishes(c, portal)}
     services = {s.id: s for s in reads.services(scope) if s.online and s.clinic_id in clinics}
@@ -72,8 +77,11 @@ def publication(
     out = Publication()
     products: dict[UUID, list[str]] = {}
     immunizing: set[UUID] = set()
-    # slots that have ended are never loaded (only their creation event is read)
-    for slot in reads.slots(scope, end_gt=now):
+    rows = slot_source(scope, None, None, None, now) if slot_source else None
+    # from the store, slots that have ended are never loaded (only their creation event is read)
+    slots: list[Any] = ([SlotRow.of(r) for r in rows] if rows is not None
+                        else reads.slots(scope, end_gt=now))
+    for slot in slots:
         offered = [services[s] for s in slot.service_ids if s in services]
         if not slot.offered_online or not offered or slot.end <= now or slot.clinic_id not in clinics:
             continue

@@ -134,7 +134,8 @@ def availability_slots(projector: Projector, scheduling: Any, wait_seconds: floa
     catch up); None when it lags behind: the search then reads the store, as fresh as ever."""
 
     def slots(clinic_ids: frozenset[UUID] | None, professional_id: UUID | None,
-              start_ge: datetime | None, start_lt: datetime | None) -> list[dict[str, Any]] | None:
+              start_ge: datetime | None, start_lt: datetime | None,
+              end_gt: datetime | None) -> list[dict[str, Any]] | None:
         if "availability" not in projector.projections:
             return None
         view = projector.get("availability").view
@@ -146,7 +147,8 @@ def availability_slots(projector: Projector, scheduling: Any, wait_seconds: floa
             time.sleep(0.005)
         return schedule_slots(view,
                               None if clinic_ids is None else sorted(str(c) for c in clinic_ids),
-                              str(professional_id) if professional_id else None, start_ge, start_lt)
+                              str(professional_id) if professional_id else None, start_ge, start_lt,
+                              end_gt)
 
     return slots
 
@@ -189,8 +191,10 @@ def bulk_publish_file(resource_type: str, request: Request, scheduling: Scheduli
         raise FhirError(404, "not-found", f"no {resource_type} file; files: {', '.join(FILE_TYPES)}",
                         code="not_found")
     settings = request.app.state.services.settings
+    services = request.app.state.services
     published = publication(StoreReads(scheduling), datetime.now(UTC), _clinic_param(request),
-                            settings.smart_booking_link, _portal_param(request))
+                            settings.smart_booking_link, _portal_param(request),
+                            availability_slots(services.projections, scheduling, settings.read_wait_seconds))
     return Response(ndjson(published.of(resource_type)), media_type="application/fhir+ndjson",
                     headers={"Cache-Control": f"public, max-age={settings.smart_max_age}"})
 
