@@ -14,20 +14,21 @@ from hypothesis import strategies as st
 from connectors.hl7v2.ack import build_ack
 from connectors.hl7v2.er7 import Header, normalise, parse, repetitions, segment, value
 
-#: The paths ``connectors.hl7v2.siu`` and ``header_of`` read.
+#: The paths ``connectors.hl7v2.siu`` and ``header_of`` read (numbers — SCH-9, AIS-7, AIP-9 — are
+#: left out: hl7apy rewrites them, "015" as "15"; the hub reads them with ``float``).
 PATHS: dict[str, list[tuple[Any, ...]]] = {
     "MSH": [("msh_3", 1), ("msh_4", 1), ("msh_5", 1), ("msh_6", 1), ("msh_9", 1), ("msh_9", 2),
             ("msh_10",), ("msh_11", 1), ("msh_12", 1)],
     "SCH": [("sch_1", 1), ("sch_1", 2), ("sch_2", 1), ("sch_2", 2), ("sch_6", 1), ("sch_6", 2),
-            ("sch_7", 1), ("sch_7", 2), ("sch_8", 1), ("sch_8", 2), ("sch_9",), ("sch_10", 1),
+            ("sch_7", 1), ("sch_7", 2), ("sch_8", 1), ("sch_8", 2), ("sch_10", 1),
             ("sch_11", 4), ("sch_11", 5)],
     "TQ1": [("tq1_7",), ("tq1_8",)],
     "PID": [("pid_5", 1, 1), ("pid_5", 1), ("pid_5", 2), ("pid_7",), ("pid_15", 1)],
-    "AIS": [("ais_3", 1), ("ais_3", 2), ("ais_4",), ("ais_7",), ("ais_8", 1)],
+    "AIS": [("ais_3", 1), ("ais_3", 2), ("ais_4",), ("ais_8", 1)],
     "AIG": [("aig_3", 1), ("aig_3", 2)],
     "AIL": [("ail_3", 1), ("ail_3", 2), ("ail_3", 3), ("ail_3", 4, 1), ("ail_3", 9)],
     "AIP": [("aip_3", 1), ("aip_3", 2), ("aip_3", 2, 1), ("aip_3", 3), ("aip_4", 1), ("aip_6",),
-            ("aip_9",), ("aip_10", 1)],
+            ("aip_10", 1)],
 }
 REPEATED = {"pid_3": [(1,), (4, 1), (5,)], "pid_13": [(1,), (3,), (4,), (6,), (7,), (12,)],
             "pid_14": [(1,), (4,)]}
@@ -52,7 +53,7 @@ def messages(draw: st.DrawFn) -> str:
     return "\r".join([msh, *body])
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=300, deadline=None)
 @given(messages())
 def test_the_splitter_reads_what_hl7apy_reads(er7: str) -> None:
     theirs = parse_message(normalise(er7), find_groups=False, validation_level=VALIDATION_LEVEL.QUIET)
@@ -61,6 +62,8 @@ def test_the_splitter_reads_what_hl7apy_reads(er7: str) -> None:
     for name, paths in PATHS.items():
         mine, other = segment(ours, name), _first(theirs, name)
         for path in paths:
+            if len(path) == 1 and mine is not None and "^" in _raw(mine, path[0]):
+                continue  # a whole field holding "^": hl7apy reads it by its datatype
             expected = _hl7apy_value(other, *path) if other is not None else ""
             assert (value(mine, *path) if mine is not None else "") == expected, (name, path)
     pid, their_pid = segment(ours, "PID"), _first(theirs, "PID")
@@ -93,6 +96,11 @@ def test_the_ack_is_what_hl7apy_builds() -> None:
         theirs = _hl7apy_ack(received, *args).split("\r")
         assert [s.split("|")[:6] + s.split("|")[8:9] + s.split("|")[10:] for s in ours] == [
             s.split("|")[:6] + s.split("|")[8:9] + s.split("|")[10:] for s in theirs]
+
+
+def _raw(seg: Any, field: str) -> str:
+    found = repetitions(seg, field)
+    return found[0].text if found else ""
 
 
 def _first(message: Any, name: str) -> Any:
