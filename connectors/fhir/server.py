@@ -65,18 +65,25 @@ class SlotRow:
     locked: bool
     service_ids: list[UUID]
     products: list[str]
+    reserved_for: str | None = None
 
     @classmethod
     def of(cls, row: dict[str, Any]) -> SlotRow:
         return cls(UUID(row["slot_id"]), UUID(row["clinic_id"]), UUID(row["professional_id"]),
                    parse_instant(row["start_at"]), parse_instant(row["end_at"]),  # type: ignore[arg-type]  # a slot always has both
                    int(row["capacity"]), int(row["booked"]), int(row["held"]), bool(row["locked"]),
-                   [UUID(s) for s in row["service_ids"]], list(row.get("products") or []))
+                   [UUID(s) for s in row["service_ids"]], list(row.get("products") or []),
+                   row.get("reserved_for"))
+
+    @property
+    def offered_online(self) -> bool:
+        """As ``Slot.offered_online``."""
+        return not self.locked and self.reserved_for is None
 
     def remaining(self, online: bool = False) -> int:
         """As ``Slot.remaining``."""
         if online:
-            return 0 if self.locked else max(0, self.capacity - self.booked_count - self.held)
+            return 0 if not self.offered_online else max(0, self.capacity - self.booked_count - self.held)
         return self.capacity - self.booked_count
 
 
