@@ -88,35 +88,29 @@ def header(text: str) -> Header:
         return Header()
 
 
-def bounded_header(text: str) -> Header:
-    """MSH by a plain split, after the size and segment bounds: what the sender check needs,
-    at a cost that does not depend on the message (no hl7apy parse). ``Hl7Problem`` when out
-    of bounds or not HL7."""
+def bounded(text: str) -> Message:
+    """The size and segment bounds (SPEC T3), MSH first, then the ER7 split: a cost bounded by
+    the caps and independent of what the message says; no table lookup, nothing read yet.
+    ``Hl7Problem`` when out of bounds or not HL7. The sender check reads ``header_of(.msh)``."""
     if len(text) > MAX_MESSAGE_CHARS:
         raise Hl7Problem("AR", APPLICATION_INTERNAL_ERROR,
                          f"message larger than {MAX_MESSAGE_CHARS} characters")
-    lines = normalise(text).split("\r")
+    er7 = normalise(text)
+    lines = er7.split("\r")
     if len(lines) > MAX_SEGMENTS:
         raise Hl7Problem("AR", SEGMENT_SEQUENCE_ERROR, f"message has more than {MAX_SEGMENTS} segments")
     if any(len(line) > MAX_SEGMENT_CHARS for line in lines):
         raise Hl7Problem("AR", SEGMENT_SEQUENCE_ERROR,
                          f"a segment is longer than {MAX_SEGMENT_CHARS} characters")
-    first = lines[0]
-    if not first.startswith("MSH") or len(first) < 8:
+    if not lines[0].startswith("MSH") or len(lines[0]) < 8:
         raise Hl7Problem("AR", SEGMENT_SEQUENCE_ERROR,
                          "not an HL7 v2 message: it must start with an MSH segment", "MSH")
-    fields = first.split(first[3])  # MSH-1 is the field separator: MSH-n is fields[n - 1]
-    component = fields[1][:1] or "^"
+    return split(er7, lines)
 
-    def field(n: int, part: int = 1) -> str:
-        text = fields[n - 1] if len(fields) >= n else ""
-        parts = text.split(component)
-        return parts[part - 1].strip() if len(parts) >= part else ""
 
-    return Header(control_id=field(10), application=field(3), facility=field(4),
-                  receiving_application=field(5), receiving_facility=field(6),
-                  processing_id=field(11) or "P", version=field(12), message_type=field(9),
-                  trigger=field(9, 2))
+def bounded_header(text: str) -> Header:
+    """MSH of a message within bounds (``bounded``), or ``Hl7Problem``."""
+    return header_of(bounded(text).msh)
 
 
 def header_of(msh: Any) -> Header:
@@ -181,10 +175,10 @@ class Segment:
 class Message:
     """A split ER7 message: its segments in order."""
 
-    __slots__ = ("segments", "version")
+    __slots__ = ("er7", "segments", "version")
 
-    def __init__(self, segments: list[Segment], version: str) -> None:
-        self.segments, self.version = segments, version
+    def __init__(self, segments: list[Segment], version: str, er7: str) -> None:
+        self.segments, self.version, self.er7 = segments, version, er7
 
     @property
     def children(self) -> list[Segment]:
@@ -206,9 +200,10 @@ class Message:
         return "\r".join(s.to_er7() for s in self.segments)
 
 
-def split(er7: str) -> Message:
-    """Split a normalised message (segments separated by CR, starting with ``MSH``)."""
-    lines = er7.split("\r")
+def split(er7: str, lines: list[str] | None = None) -> Message:
+    """Split a normalised message (segments separated by CR, starting with ``MSH``); ``lines``:
+    its segments when the caller has split them already."""
+    lines = er7.split("\r") if lines is None else lines
     first = lines[0]
     field_separator = first[3]
     declared = first[4:].split(field_separator, 1)[0]
@@ -220,7 +215,7 @@ def split(er7: str) -> Message:
         fields = [name, field_separator, *parts[1:]] if name == "MSH" else [name, *parts[1:]]
         out.append(Segment(name, fields, seps))
     version = Part(out[0].fields[12], 0, seps).child(1) if len(out[0].fields) > 12 else None
-    return Message(out, version.text.strip() if version else "")
+    return Message(out, version.text.strip() if version else "", er7)
 
 
 @cache
@@ -229,15 +224,12 @@ def _segment_names(version: str) -> frozenset[str]:
 
 
 def parse(text: str) -> Message:
-    """Split a whole message, or raise ``Hl7Problem`` saying why it is refused."""
-    if len(text) > MAX_MESSAGE_CHARS:
-        raise Hl7Problem("AR", APPLICATION_INTERNAL_ERROR,
-                         f"message larger than {MAX_MESSAGE_CHARS} characters")
-    er7 = normalise(text)
-    if not er7.startswith("MSH|"):
-        raise Hl7Problem("AR", SEGMENT_SEQUENCE_ERROR,
-                         "not an HL7 v2 message: it must start with an MSH segment", "MSH")
-    message = split(er7)
+    """Bound and split a whole message and check it (``checked``), or raise ``Hl7Problem``."""
+    return checked(bounded(text))
+
+
+def checked(message: Message) -> Message:
+    """The version and segment names against hl7apy's tables, or ``Hl7Problem`` saying why."""
     if message.version not in SUPPORTED_LIBRARIES:
         raise Hl7Problem("AR", UNSUPPORTED_VERSION_ID, "message could not be parsed "
                          f"(UnsupportedVersion): The version {message.version} is not supported")

@@ -24,11 +24,10 @@ from connectors.hl7v2.er7 import (
     Header,
     Hl7Problem,
     Message,
-    bounded_header,
+    bounded,
+    checked,
     header,
     header_of,
-    normalise,
-    parse,
 )
 from connectors.hl7v2.siu import to_emr_message
 from hub.actor import Actor, acting_as
@@ -66,11 +65,10 @@ class Hl7Inbox:
         """
         head = Header()
         try:
-            head = bounded_header(text)  # bounds, then the sender, before any parse (T3)
-            sender = self._check_sender(head, may_act_for)
-            message = parse(text)
+            message = bounded(text)  # bounds and a plain split, then the sender, then the rest (T3)
             head = header_of(message.msh)
-            return self._apply(message, text, head, channel, sender)
+            sender = self._check_sender(head, may_act_for)
+            return self._apply(checked(message), head, channel, sender)
         except Hl7Problem as problem:
             if not head.control_id:  # the whole message was unreadable: MSH alone may not be
                 head = header(text[:MAX_SEGMENT_CHARS])  # bounded: never a parse of a huge line
@@ -103,7 +101,7 @@ class Hl7Inbox:
                              f"MSH-3={head.application}, MSH-4={head.facility}", "MSH-3")
         return sender
 
-    def _apply(self, message: Message, text: str, head: Header, channel: str,
+    def _apply(self, message: Message, head: Header, channel: str,
                sender: Hl7Sender) -> str:
         if not head.control_id:
             raise Hl7Problem("AR", REQUIRED_FIELD_MISSING, "MSH-10 (message control id) is empty",
@@ -112,7 +110,7 @@ class Hl7Inbox:
             raise Hl7Problem("AR", UNSUPPORTED_PROCESSING_ID,
                              f"MSH-11 processing id {head.processing_id!r} must be P, T or D", "MSH-11")
         mapping = self.profiles.for_sending_application(head.application)
-        emr_message = to_emr_message(message, normalise(text), mapping, self.zone)
+        emr_message = to_emr_message(message, message.er7, mapping, self.zone)
         with acting_as(Actor(subject=sender.subject, role="emr", channel=channel)):
             applied = self.agenda.apply(sender, emr_message,
                                         lambda note: build_ack(head, "AA", note))

@@ -44,10 +44,11 @@ def test_too_many_or_too_long_segments_are_refused(hl7: EmrClinic, extra: str, r
 
 def test_an_unknown_sender_is_refused_before_any_parse(hl7: EmrClinic,
                                                       monkeypatch: pytest.MonkeyPatch) -> None:
-    def no_parse(text: str) -> None:
-        raise AssertionError("the message was parsed before its sender was checked")
+    def no_parse(*args: object) -> None:
+        raise AssertionError("the message was checked or read before its sender was checked")
 
-    monkeypatch.setattr(inbound, "parse", no_parse)
+    monkeypatch.setattr(inbound, "checked", no_parse)
+    monkeypatch.setattr(inbound, "to_emr_message", no_parse)
     message = hl7.emr.siu("S12", "FL9", future(48)).replace("OMNIMED|CLIN01", "TOUBIB|AUTRE", 1)
     code, error, _ = refused(hl7, message)
     assert code == "AR" and "MSH-3=TOUBIB, MSH-4=AUTRE is not registered" in error
