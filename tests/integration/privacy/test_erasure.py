@@ -93,3 +93,29 @@ def test_an_erased_patient_leaves_no_trace_and_others_stay(app: Scheduling, stor
     finally:
         projector.close()
         access.close()
+
+
+def _cached_text(app: Scheduling) -> bytes:
+    """Everything the load cache of ``load_many`` holds, as text."""
+    assert app.aggregates is not None
+    return repr([vars(link[3]) for link in app.aggregates.cache.values()]).encode()
+
+
+def test_an_erasure_empties_the_load_cache(app: Scheduling, store_url: str) -> None:
+    """Commands keep aggregates decrypted in ``load_many``'s cache; an erasure must not leave
+    the erased patient's values there (her planned messages' address is not changed by the
+    erasure event: only emptying the cache removes it)."""
+    world = Setup(app)
+    booked = app.book(world.slot, world.consult, MARIE, "emr")
+    notification_center(app, Settings(database_url=store_url), channels={}).run_once()
+    marie_id = app.load(Appointment, booked.id, "appointment").patient_id
+    app.load(Patient, marie_id, "patient")
+    cached = leaks(_cached_text(app))  # the cache does hold her, decrypted
+    assert "Mariette" in cached and "mariette.tremblaywski" in cached
+
+    Erasure(app).erase(marie_id)
+
+    assert leaks(_cached_text(app)) == []
+    app.load(Appointment, booked.id, "appointment")
+    app.load(Patient, marie_id, "patient")
+    assert leaks(_cached_text(app)) == []
