@@ -9,6 +9,10 @@ booking portal link is configured) and ``booking-phone`` (the clinic's phone) on
 from __future__ import annotations
 
 import json
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -54,6 +58,38 @@ def manifest(base: str, transaction_time: datetime, clinic_id: UUID | None = Non
         ],
         "error": [],
     }
+
+
+class ManifestCache:
+    """Manifests as sent, per base URL (``HUB_PUBLIC_URL``), clinic and portal, for ``max_age``
+    seconds (the ``Cache-Control`` the answer carries): within that time every caller gets the
+    same bytes and ``transactionTime``, as an HTTP cache in front would give. Bounded: the
+    least recently used entry goes first (``?clinic=`` is the caller's choice)."""
+
+    def __init__(self, max_entries: int = 512,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.max_entries = max_entries
+        self.clock = clock
+        self._entries: OrderedDict[tuple[str, UUID | None, str | None], tuple[float, bytes]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, base: str, clinic_id: UUID | None, portal: str | None, max_age: float,
+            now: Callable[[], datetime]) -> bytes:
+        key = (base, clinic_id, portal)
+        at = self.clock()
+        with self._lock:
+            found = self._entries.get(key)
+            if found is not None and at - found[0] < max_age:
+                self._entries.move_to_end(key)
+                return found[1]
+        body = json.dumps(manifest(base, now(), clinic_id, portal)).encode("utf-8")
+        if max_age > 0:
+            with self._lock:
+                self._entries[key] = (at, body)
+                self._entries.move_to_end(key)
+                while len(self._entries) > self.max_entries:
+                    self._entries.popitem(last=False)
+        return body
 
 
 def ndjson(items: list[dict[str, Any]]) -> str:

@@ -26,7 +26,7 @@ from connectors.fhir.booking import FhirBooking
 from connectors.fhir.outcome import FhirError, from_domain, from_fhir, operation_outcome
 from connectors.fhir.search import Query, uuid_of
 from connectors.fhir.server import RESOURCE_TYPES, SEARCH_PARAMETERS, FhirServer, Scope, SlotSource
-from connectors.fhir.smart_scheduling.publish import FILE_TYPES, manifest, ndjson, publication
+from connectors.fhir.smart_scheduling.publish import FILE_TYPES, ManifestCache, ndjson, publication
 from entrypoints.api.deps import Booker, Reader, SchedulingDep
 from entrypoints.api.errors import ApiError
 from hub.access.tokens import ROLE_SOURCE, Principal, Role
@@ -171,6 +171,11 @@ def _portal_param(request: Request) -> str | None:
     return value
 
 
+#: The manifest reads nothing from the store: it is built once per base URL, clinic and portal
+#: for the ``Cache-Control`` max-age it is sent with.
+MANIFESTS = ManifestCache()
+
+
 @router.get("/$bulk-publish", summary="SMART Scheduling Links manifest (public)",
             responses={200: {"content": {"application/json": {}}}, **outcomes(400, 503)})
 def bulk_publish(request: Request, scheduling: SchedulingDep) -> Response:
@@ -178,9 +183,9 @@ def bulk_publish(request: Request, scheduling: SchedulingDep) -> Response:
     the answer is cached publicly, so a forged ``Host`` must not end up in it."""
     settings = request.app.state.services.settings
     public = f"{settings.public_url.rstrip('/')}/fhir/r4"
-    body = manifest(public, datetime.now(UTC).replace(microsecond=0), _clinic_param(request),
-                    _portal_param(request))
-    return Response(json.dumps(body), media_type="application/json",
+    body = MANIFESTS.get(public, _clinic_param(request), _portal_param(request),
+                         settings.smart_max_age, lambda: datetime.now(UTC).replace(microsecond=0))
+    return Response(body, media_type="application/json",
                     headers={"Cache-Control": f"public, max-age={settings.smart_max_age}"})
 
 
