@@ -230,3 +230,17 @@ class Appointment(Aggregate):
     @event("ProductCorrected")
     def _product_corrected(self, product: str) -> None:
         self.product = product
+
+    # -- EMR locations and resources (SIU AIL, AIG) -----------------------------------
+    #: What the EMR's AIL and AIG segments name: ``{"id", "kind": location|resource, "code",
+    #: "name"}`` (``id``: the ``EmrResource``), as the last message naming any gave them.
+    emr_resources: tuple[dict[str, str], ...] = ()
+
+    def link_resources(self, named: list[dict[str, str]]) -> None:
+        """Replace the EMR locations and resources the appointment uses (in the EMR's order)."""
+        if tuple(named) != tuple(self.emr_resources):
+            self._resources_linked(resources=[dict(r) for r in named])
+
+    @event("ResourcesLinked")
+    def _resources_linked(self, resources: list[dict[str, str]]) -> None:
+        self.emr_resources = tuple(dict(r) for r in resources)

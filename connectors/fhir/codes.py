@@ -12,6 +12,8 @@ SMART = "http://fhir-registry.smarthealthit.org"
 HUB_ID = f"{HUB}/sid/hub-id"
 NAM = "https://www.ramq.gouv.qc.ca/fhir/sid/nam"
 LICENCE = f"{HUB}/sid/licence"
+#: A location or resource an EMR names in SIU AIL/AIG (value: the hub's id of it).
+EMR_RESOURCE = f"{HUB}/sid/emr-resource"
 #: Professional orders whose numbers are licences (CMQ, OIIQ, OPIQ); any of them is accepted.
 LICENCE_SYSTEMS = frozenset({
     LICENCE,

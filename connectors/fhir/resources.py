@@ -165,6 +165,16 @@ def slot(
     }
 
 
+def emr_participant(named: dict[str, str]) -> Resource:
+    """A location (AIL) or resource (AIG) the EMR named for the appointment: identified by the
+    hub's id of what the EMR's code names, shown by the EMR's name."""
+    actor: Resource = {"identifier": {"system": codes.EMR_RESOURCE, "value": named["id"]},
+                       "display": named["name"] or named["code"]}
+    if named["kind"] == "location":
+        actor["type"] = "Location"
+    return {"actor": actor, "status": "accepted"}
+
+
 def appointment(
     appointment_: Appointment, service: Service | None, patient: Patient | None
 ) -> Resource:
@@ -201,6 +211,7 @@ def appointment(
             {"actor": {"reference": f"Location/{appointment_.clinic_id}"}, "status": "accepted"},
         ],
     }
+    resource["participant"] += [emr_participant(r) for r in appointment_.emr_resources]
     if service is not None:
         resource["serviceType"] = [service_concept(service)]
     if appointment_.cancelled and appointment_.cancel_reason:

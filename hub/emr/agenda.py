@@ -98,7 +98,7 @@ class EmrAgenda:
                                field="SCH-1")
         professional = batch.professional(m)
         service = batch.service(m, start, end)
-        batch.resources(m)
+        named = batch.resources(m)
         slot = batch.slot_for(professional, service, start, end)
         patient_id = batch.patient(m)
         appointment = Appointment.book(
@@ -107,6 +107,7 @@ class EmrAgenda:
             source="emr", product=service.product, identifiers=own_identifiers(m),
         )
         slot.reserve(appointment.id, service.id, service.product, online=False)
+        appointment.link_resources(named)
         batch.add(appointment)
         batch.index(appointment, own_identifiers(m), known_new=True)
         return f"appointment {appointment.id} booked", {"appointment_id": str(appointment.id),
@@ -180,7 +181,10 @@ class EmrAgenda:
                         else batch.get(Professional, appointment.professional_id, "professional"))
         service = (batch.service(m, start, end) if m.services
                    else batch.get(Service, appointment.service_id, "service"))
-        batch.resources(m)
+        named = batch.resources(m)
+        if named and tuple(named) != appointment.emr_resources:  # naming none: left as they were
+            appointment.link_resources(named)
+            changes.append("locations and resources: " + ", ".join(r["code"] for r in named))
         moved = (start, end, professional.id) != (appointment.start, appointment.end,
                                                    appointment.professional_id)
         if moved:

@@ -237,14 +237,20 @@ class AgendaChanges:
             self.clinic_id, party.name or party.code, minutes, m.service_category, False,
             m.cancellation_delay_hours))
 
-    def resources(self, m: EmrMessage) -> None:
+    def resources(self, m: EmrMessage) -> list[dict[str, str]]:
+        """The locations (AIL) and resources (AIG, past the one standing for the professional)
+        the message names, found or registered, as an appointment links them."""
         resources = m.resources if m.professionals else m.resources[1:]
+        named = []
         for kind, parties in (("location", m.locations), ("resource", resources)):
             for party in parties:
                 def register(p: Any = party, k: str = kind) -> EmrResource:
                     return EmrResource.register(self.clinic_id, k, p.code, p.name)
 
-                self._coded(kind, party, EmrResource, register)
+                found = self._coded(kind, party, EmrResource, register)
+                named.append({"id": str(found.id), "kind": kind, "code": found.code,
+                              "name": found.name})
+        return named
 
     def _coded(self, kind: str, party: EmrParty, cls: type[A],
                create: Callable[[], A]) -> A:

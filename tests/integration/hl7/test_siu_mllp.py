@@ -10,8 +10,10 @@ from aggregates.patient import Patient
 from aggregates.professional import Professional
 from aggregates.service import Service
 from aggregates.slot import Slot
+from connectors.fhir import codes, resources
 from projections.eventlog import describe
 from tests.support.emr_sim import ServerThread, read_ack
+from tests.support.fhir import assert_valid
 from tests.support.hl7 import EmrClinic
 from tests.support.scheduling import future
 
@@ -164,3 +166,30 @@ def test_professionals_and_services_imported_from_the_emr_are_reused(hl7: EmrCli
         assert read_ack(client.send(hl7.emr.siu("S12", "FL1", future(48)))).code == "AA"
     appointment = appointment_of(hl7, "FL1")
     assert (appointment.professional_id, appointment.service_id) == (staff, consult)
+
+
+def test_the_emr_locations_and_resources_are_linked_to_the_appointment(
+        hl7: EmrClinic, mllp: ServerThread) -> None:
+    """AIL and AIG name what the appointment uses: linked on S12, replaced by a message naming
+    others, kept by one naming none; FHIR shows them as participants."""
+    start = future(48)
+    with mllp.client() as client:
+        assert read_ack(client.send(hl7.emr.siu("S12", "FL1", start, resource=("ECG", "ECG")))).code == "AA"
+        booked = appointment_of(hl7, "FL1")
+        changed = read_ack(client.send(hl7.emr.siu("S14", "FL1", start, resource=("RX", "Radiographie"),
+                                                   location=None)))
+        moved = appointment_of(hl7, "FL1")
+        kept = read_ack(client.send(hl7.emr.siu("S14", "FL1", start, location=None)))
+    ids = {code: hl7.app.load(EmrCode, emr_code_id(hl7.clinic, kind, code), "code").target_id
+           for kind, code in (("location", "CLIN01"), ("resource", "ECG"), ("resource", "RX"))}
+    assert [(r["kind"], r["code"], r["id"]) for r in booked.emr_resources] == [
+        ("location", "CLIN01", str(ids["CLIN01"])), ("resource", "ECG", str(ids["ECG"]))]
+    assert changed.code == "AA" and "locations and resources: RX" in changed.text
+    assert [(r["code"], r["name"]) for r in moved.emr_resources] == [("RX", "Radiographie")]
+    assert kept.code == "AA" and appointment_of(hl7, "FL1").emr_resources == moved.emr_resources
+
+    resource = resources.appointment(booked, None, None)
+    assert_valid(resource)
+    assert {"actor": {"identifier": {"system": codes.EMR_RESOURCE, "value": str(ids["ECG"])},
+                      "display": "ECG"}, "status": "accepted"} in resource["participant"]
+    assert [p["actor"].get("type") for p in resource["participant"][3:]] == ["Location", None]
