@@ -166,36 +166,68 @@ class Projector:
     # -- rebuilding --------------------------------------------------------------------
     def rebuild(self, name: str, chunk: int = 20_000, progress: Callable[[int, int], Progress] | None = None) -> int:
         """Rebuild ``name`` from zero into shadow tables, then swap them in; return its position."""
-        projection = self.get(name)
-        shadow = self.shadow(projection)
-        shadow.create_table()
-        shadow.create_tables()
-        shadow.ensure_position(self.source)
-        position = shadow.position(self.source)
+        each = (lambda _name, position, target: progress(position, target)) if progress else None
+        return self.rebuild_many([name], chunk, each)[name]
+
+    def rebuild_many(self, names: Sequence[str], chunk: int = 20_000,
+                     progress: Callable[[str, int, int], Progress] | None = None) -> dict[str, int]:
+        """Rebuild these projections from zero into their shadow tables in ONE pass over the
+        log (each chunk read once, each event decoded once for all of them, each shadow written
+        in its own transaction with its checkpoint), then swap each in; their positions.
+
+        ``progress(name, position, target)`` gives the callback advanced by each chunk."""
+        projections = [self.get(name) for name in dict.fromkeys(names)]
+        shadows = {p.name: self.shadow(p) for p in projections}
+        positions: dict[str, int] = {}
+        for projection in projections:
+            shadow = shadows[projection.name]
+            shadow.create_table()
+            shadow.create_tables()
+            shadow.ensure_position(self.source)
+            positions[projection.name] = shadow.position(self.source)
         target = self.reader.settled_head()
-        if position:
-            log.info("resuming rebuild", projection=name, position=position, target=target)
-        advance = progress(position, target) if progress else None
-        topics = projection.topic_filter
+        advance: dict[str, Progress] = {}
+        for projection in projections:
+            name, position = projection.name, positions[projection.name]
+            if position:
+                log.info("resuming rebuild", projection=name, position=position, target=target)
+            if progress is not None:
+                advance[name] = progress(name, position, target)
+        filters = [p.topic_filter for p in projections]
+        topics = () if any(not f for f in filters) else tuple(dict.fromkeys(t for f in filters for t in f))
+        start = min(positions.values(), default=target)
 
         def read(after: int) -> list[Notification]:
             return self.reader.read_settled(after, chunk, target, topics)
 
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="rebuild-read") as reader:
-            upcoming = reader.submit(read, position) if position < target else None
+            upcoming = reader.submit(read, start) if start < target else None
             while upcoming is not None:
                 batch = upcoming.result()
                 reached = batch[-1].id if len(batch) == chunk else target
                 # read the next chunk while this one is decoded and written
                 upcoming = reader.submit(read, reached) if reached < target else None
-                decoded = self._decode(batch, projection)  # before the transaction: it may
-                with shadow.transaction() as curs:         # read data keys (no idle transaction)
-                    projection.apply(curs, decoded, Tracking(self.source, reached), position,
-                                     model=shadow)
-                if advance:
-                    advance(reached - position)
-                position = reached
-        return self._swap(projection, shadow)
+                behind = [p for p in projections if positions[p.name] < reached]
+                decoded = self._decode_for(batch, {p.name: (p, positions[p.name]) for p in behind})
+                for projection in behind:  # decoded before the transactions: it may read data keys
+                    name, after = projection.name, positions[projection.name]
+                    events = [d for d in decoded if d[0] > after and projection.wants(d[1])]
+                    with shadows[name].transaction() as curs:
+                        projection.apply(curs, events, Tracking(self.source, reached), after,
+                                         model=shadows[name])
+                    if name in advance:
+                        advance[name](reached - after)
+                    positions[name] = reached
+        return {p.name: self._swap(p, shadows[p.name]) for p in projections}
+
+    def _decode_for(self, batch: list[Notification],
+                    behind: dict[str, tuple[ReadModelProjection, int]]) -> list[tuple[int, str, Any]]:
+        """Decode, once, the events of ``batch`` that one of the projections (each with its
+        position) still needs."""
+        mapper = self.app.mapper
+        wanted = list(behind.values())
+        return [(n.id, n.topic, mapper.to_domain_event(n)) for n in batch
+                if any(n.id > after and p.wants(n.topic) for p, after in wanted)]
 
     def _swap(self, projection: ReadModelProjection, shadow: ReadModel) -> int:
         live = projection.view

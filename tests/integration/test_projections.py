@@ -63,6 +63,36 @@ def test_following_a_busy_log_equals_a_rebuild(app: Scheduling, setup: Setup, pr
     assert len(live["audit_events"]) == app.head() - _holes(app)
 
 
+class Interrupted(Exception):
+    pass
+
+
+def test_one_pass_rebuild_of_all_projections_equals_the_live_views_and_resumes(
+        app: Scheduling, projector: Projector) -> None:
+    """``rebuild_many`` reads the log once for every projection; interrupted when each shadow
+    stands at a different position, the next run resumes each from its own checkpoint."""
+    write_history(app, 1_500, seed=11)
+    projector.catch_up()
+    live = snapshot(projector)
+    names = list(projector.projections)
+    applied = {name: 0 for name in names}
+
+    def progress(name: str, position: int, target: int):
+        def advance(count: int) -> None:
+            applied[name] += 1
+            if name == names[0] and applied[name] == 3:  # the others are one chunk behind
+                raise Interrupted(name)
+        return advance
+
+    with pytest.raises(Interrupted):
+        projector.rebuild_many(names, chunk=100, progress=progress)
+    shadows = {n: projector.shadow(projector.get(n)).position(projector.source) for n in names}
+    assert shadows[names[0]] == 300 and {shadows[n] for n in names[1:]} == {200}
+    positions = projector.rebuild_many(names, chunk=100)
+    assert positions == {n: app.head() for n in names}
+    assert snapshot(projector) == live
+
+
 def _holes(app: Scheduling) -> int:
     ids = [n.id for n in app.recorder.select_notifications(start=1, limit=1_000_000)]
     return ids[-1] - len(ids)
