@@ -1,8 +1,10 @@
 """API tokens and idempotency records, kept in the event store's own database.
 
-Tokens are stored hashed (sha256 of the secret); idempotency records hold the first answer to
-a POST so that a retry with the same key replays it. On PostgreSQL and SQLite the tables live
-beside the events (same database, same connection pool); on ``memory://`` in this process.
+Tokens are stored hashed (sha256 of the secret) with their expiry; a rotated token names its
+successor. Idempotency records hold the first answer to a POST so that a retry with the same key
+replays it. On PostgreSQL and SQLite the tables live beside the events (same database, same
+connection pool); on ``memory://`` in this process. A tokens table made before expiry existed
+gains the columns in place; its rows have no expiry (``expires_at`` null: listed as such).
 """
 
 from __future__ import annotations
@@ -29,6 +31,15 @@ class TokenRecord:
     clinic_ids: tuple[str, ...]
     created_at: str
     revoked_at: str | None = None
+    #: ISO instant (UTC) after which the token is refused; None: made before tokens expired.
+    expires_at: str | None = None
+    #: Subject of the token that replaced this one (``hub tokens rotate``).
+    rotated_to: str | None = None
+
+
+#: The tokens table's columns, in order.
+TOKEN_COLUMNS = ("token_hash", "subject", "role", "clinic_ids", "created_at", "revoked_at",
+                 "expires_at", "rotated_to")
 
 
 @dataclass(frozen=True)
@@ -60,11 +71,28 @@ class MemoryAccessStore:
     def token(self, token_hash: str) -> TokenRecord | None:
         return self._tokens.get(token_hash)
 
+    def token_of(self, subject: str) -> TokenRecord | None:
+        return next((r for r in self._tokens.values() if r.subject == subject), None)
+
     def revoke(self, subject: str) -> bool:
         with self._lock:
             for key, record in self._tokens.items():
                 if record.subject == subject and record.revoked_at is None:
                     self._tokens[key] = TokenRecord(**{**record.__dict__, "revoked_at": _now()})
+                    return True
+        return False
+
+    def rotate(self, subject: str, successor: TokenRecord, old_expires_at: str) -> bool:
+        """Add ``successor`` and cut the live, not yet rotated token ``subject`` short to
+        ``old_expires_at``, together; False (nothing written) when it is not such a token."""
+        with self._lock:
+            for key, record in self._tokens.items():
+                if (record.subject == subject and record.revoked_at is None
+                        and record.rotated_to is None):
+                    self._tokens[key] = TokenRecord(**{
+                        **record.__dict__, "expires_at": old_expires_at,
+                        "rotated_to": successor.subject})
+                    self._tokens[successor.token_hash] = successor
                     return True
         return False
 
@@ -130,12 +158,29 @@ class SqlAccessStore:
         statements = [
             f"CREATE TABLE IF NOT EXISTS {self.tokens_table} (token_hash TEXT PRIMARY KEY, "
             "subject TEXT NOT NULL UNIQUE, role TEXT NOT NULL, clinic_ids TEXT NOT NULL, "
-            "created_at TEXT NOT NULL, revoked_at TEXT)",
+            "created_at TEXT NOT NULL, revoked_at TEXT, expires_at TEXT, rotated_to TEXT)",
             f"CREATE TABLE IF NOT EXISTS {self.answers_table} (subject TEXT NOT NULL, "
             "key TEXT NOT NULL, request_hash TEXT NOT NULL, status INTEGER NOT NULL, "
             "body TEXT NOT NULL, created_at TEXT NOT NULL, PRIMARY KEY (subject, key))",
         ]
         create_tables(self.datastore, statements)
+        self._add_missing_token_columns(postgres)
+
+    def _add_missing_token_columns(self, postgres: bool) -> None:
+        """A tokens table from before expiry and rotation gains their columns (rows kept)."""
+        with self.datastore.transaction(commit=False) as cursor:
+            cursor.execute(f"SELECT * FROM {self.tokens_table} WHERE 1 = 0")
+            raw: Any = getattr(cursor, "sqlite_cursor", cursor)
+            present = {str(d[0]) for d in raw.description or ()}
+        missing = [c for c in TOKEN_COLUMNS if c not in present]
+        if_absent = "IF NOT EXISTS " if postgres else ""
+        for column in missing:
+            try:
+                self._write(f"ALTER TABLE {self.tokens_table} ADD COLUMN {if_absent}{column} TEXT",
+                            ())
+            except Exception as exc:  # noqa: BLE001 - another process added it first: fine
+                if "duplicate column" not in str(exc):
+                    raise
 
     def _one(self, sql: str, params: tuple[Any, ...]) -> Any:
         with self.datastore.transaction(commit=False) as cursor:
@@ -151,23 +196,49 @@ class SqlAccessStore:
     @staticmethod
     def _token(row: Any) -> TokenRecord:
         values = tuple(row.values()) if isinstance(row, dict) else tuple(row)
-        token_hash, subject, role, clinic_ids, created_at, revoked_at = values
+        token_hash, subject, role, clinic_ids, created_at, revoked_at, expires_at, rotated_to = values
         return TokenRecord(token_hash, subject, role, tuple(json.loads(clinic_ids)), created_at,
-                           revoked_at)
+                           revoked_at, expires_at, rotated_to)
+
+    @staticmethod
+    def _token_values(record: TokenRecord) -> tuple[Any, ...]:
+        return (record.token_hash, record.subject, record.role,
+                json.dumps(list(record.clinic_ids)), record.created_at, record.revoked_at,
+                record.expires_at, record.rotated_to)
+
+    _SELECT = ", ".join(TOKEN_COLUMNS)
+    _INSERT = ", ".join("?" for _ in TOKEN_COLUMNS)
 
     def add_token(self, record: TokenRecord) -> None:
-        self._write(
-            f"INSERT INTO {self.tokens_table} VALUES (?, ?, ?, ?, ?, ?)",
-            (record.token_hash, record.subject, record.role, json.dumps(list(record.clinic_ids)),
-             record.created_at, record.revoked_at),
-        )
+        self._write(f"INSERT INTO {self.tokens_table} ({self._SELECT}) VALUES ({self._INSERT})",
+                    self._token_values(record))
 
     def token(self, token_hash: str) -> TokenRecord | None:
-        row = self._one(
-            f"SELECT token_hash, subject, role, clinic_ids, created_at, revoked_at "
-            f"FROM {self.tokens_table} WHERE token_hash = ?", (token_hash,),
-        )
+        row = self._one(f"SELECT {self._SELECT} FROM {self.tokens_table} WHERE token_hash = ?",
+                        (token_hash,))
         return self._token(row) if row else None
+
+    def token_of(self, subject: str) -> TokenRecord | None:
+        row = self._one(f"SELECT {self._SELECT} FROM {self.tokens_table} WHERE subject = ?",
+                        (subject,))
+        return self._token(row) if row else None
+
+    def rotate(self, subject: str, successor: TokenRecord, old_expires_at: str) -> bool:
+        """Add ``successor`` and cut the live, not yet rotated token ``subject`` short to
+        ``old_expires_at``, in one transaction; False (nothing written) when it is not such
+        a token (revoked, or rotated meanwhile by someone else)."""
+        with self.datastore.transaction(commit=True) as cursor:
+            cursor.execute(
+                f"UPDATE {self.tokens_table} SET expires_at = ?, rotated_to = ? WHERE subject = ? "
+                "AND revoked_at IS NULL AND rotated_to IS NULL".replace("?", self.mark),
+                (old_expires_at, successor.subject, subject))
+            raw: Any = getattr(cursor, "sqlite_cursor", cursor)
+            if int(raw.rowcount or 0) != 1:
+                return False
+            cursor.execute(
+                f"INSERT INTO {self.tokens_table} ({self._SELECT}) VALUES ({self._INSERT})"
+                .replace("?", self.mark), self._token_values(successor))
+        return True
 
     def revoke(self, subject: str) -> bool:
         changed = self._write(
@@ -178,10 +249,7 @@ class SqlAccessStore:
 
     def tokens(self) -> list[TokenRecord]:
         with self.datastore.transaction(commit=False) as cursor:
-            cursor.execute(
-                f"SELECT token_hash, subject, role, clinic_ids, created_at, revoked_at "
-                f"FROM {self.tokens_table} ORDER BY created_at"
-            )
+            cursor.execute(f"SELECT {self._SELECT} FROM {self.tokens_table} ORDER BY created_at")
             return [self._token(row) for row in cursor.fetchall()]
 
     def answer(self, subject: str, key: str) -> IdempotentAnswer | None:

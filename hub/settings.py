@@ -109,6 +109,12 @@ class Settings(BaseSettings):
     #: production: without it, someone reading the log could guess a live code offline).
     self_service_key: SecretStr = SecretStr("")
 
+    # -- API tokens (README "HTTP API", docs/privacy.md) -----------------------------------
+    #: Lifetime of a new API token (``hub tokens create --expires-in`` overrides it).
+    token_ttl_days: int = Field(default=90, ge=1, le=730)
+    #: How long a rotated token's old secret keeps working (``--grace`` overrides it).
+    token_rotation_grace_minutes: int = Field(default=60, ge=0, le=7 * 24 * 60)
+
     # -- users and sessions (docs/users.md) ---------------------------------------------
     #: How long a user's secret code (enrolment) works once issued.
     user_code_valid_hours: int = Field(default=168, ge=1, le=24 * 90)

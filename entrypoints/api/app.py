@@ -36,6 +36,7 @@ from entrypoints.api.routes import (
     setups,
     slots,
     suivi,
+    tokens,
     users,
     vaccination,
 )
@@ -52,7 +53,7 @@ from hub.setup.service import ClinicSetups
 ROUTERS = tuple(module.router for module in (
     health, clinics, hl7, imports, feeds, fhir, notifications, suivi, availability, events,
     professionals, services, slots, appointments, patients, setups, vaccination, users,
-    sessions, privacy,
+    sessions, privacy, tokens,
 )) + (setups.clinic_logo_router,)
 
 #: Where /docs and /redoc find their scripts and styles (served by the hub).

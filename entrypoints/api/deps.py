@@ -60,6 +60,11 @@ def _token_principal(
         raise ApiError(401, "unauthenticated", "send an API token: Authorization: Bearer <token>")
     principal = services.authenticate(credentials.credentials)
     if principal is None:
+        expired = services.token_expired_at(credentials.credentials)
+        if expired is not None:
+            raise ApiError(401, "token_expired", f"this token expired at {expired}: ask an "
+                           "admin for a new one (hub tokens rotate / hub tokens create)",
+                           expired_at=expired)
         raise ApiError(401, "unauthenticated", "this token is unknown, revoked or expired")
     return principal
 

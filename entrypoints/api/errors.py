@@ -71,7 +71,7 @@ def domain_status(exc: DomainError) -> int:
 def responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
     described = {
         400: "malformed request (e.g. invalid JSON)",
-        401: "missing, unknown or revoked bearer token",
+        401: "missing, unknown or revoked bearer token; `token_expired` when it has expired",
         403: "the token's role or clinics do not allow this",
         404: "no such resource (or not visible to this token)",
         409: "the request contradicts the current state (e.g. `slot_full`)",

@@ -31,6 +31,8 @@ MAX_STORED_BODY = 1_048_576
 KEEP_ANSWERS = timedelta(hours=24)
 #: POSTs that only read: the key is not kept (their answers would copy personal data).
 READ_ONLY_POSTS = frozenset({"/v1/patients/search"})
+#: POSTs whose answer holds a new secret (token rotation): never kept in the access store.
+SECRET_POST_PREFIXES = ("/v1/tokens/",)
 _PURGE_EVERY = 600.0
 
 IdempotencyKey = Annotated[str | None, Header(
@@ -50,7 +52,8 @@ class Idempotency:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if (scope["type"] != "http" or scope["method"] != "POST"
-                or scope["path"] in READ_ONLY_POSTS):
+                or scope["path"] in READ_ONLY_POSTS
+                or scope["path"].startswith(SECRET_POST_PREFIXES)):
             await self.app(scope, receive, send)
             return
         headers = dict(scope.get("headers") or [])

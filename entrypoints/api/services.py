@@ -9,7 +9,7 @@ from adapters.accessstore import AccessStore
 from adapters.outbound import OutboundClient
 from adapters.phireads import MemoryPhiReads, PhiReads
 from hub.access.sessions import TOKEN_PREFIX as SESSION_TOKEN_PREFIX
-from hub.access.tokens import Principal, authenticate
+from hub.access.tokens import Principal, authenticate, expired_at
 from hub.bootstrap import UserAccess, point_in_time
 from hub.imports.service import Imports
 from hub.notifications.center import NotificationCenter
@@ -59,6 +59,12 @@ class ApiServices:
         if token.startswith(SESSION_TOKEN_PREFIX):
             return self.users.sessions.authenticate(token)
         return authenticate(self.access, token)
+
+    def token_expired_at(self, token: str) -> str | None:
+        """When a refused API token expired (None: refused for another reason)."""
+        if token.startswith(SESSION_TOKEN_PREFIX):
+            return None
+        return expired_at(self.access, token)
 
     def close(self) -> None:
         for past in self._as_of.values():
