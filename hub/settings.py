@@ -157,6 +157,15 @@ class Settings(BaseSettings):
     outbound_max_bytes: int = Field(default=50 * 1024 * 1024, ge=1024)
     #: ``hub mllp``: addresses or networks (CIDR), comma-separated, that may connect; empty: any.
     mllp_allowed_peers: str = ""
+    #: ``hub mllp`` over TLS: the listener's certificate (chain) and key, PEM files; empty: plain
+    #: TCP (then keep it on a private network behind the peer allowlist).
+    mllp_tls_cert: str = ""
+    mllp_tls_key: str = ""
+    #: CA bundle (PEM) the EMRs' client certificates must chain to: mutual TLS; empty: none asked.
+    mllp_tls_client_ca: str = ""
+    #: With mutual TLS: names (certificate CN or DNS SAN), comma-separated, that may send;
+    #: empty: any certificate the CA signed.
+    mllp_tls_allowed_clients: str = ""
 
     @field_validator("link_secret", "gateway_token", "gateway_webhook_secret", "privacy_key",
                      "store_cipher_key")

@@ -28,12 +28,20 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run_listener(args: argparse.Namespace) -> int:
     from connectors.hl7v2.inbound import Hl7Inbox
-    from connectors.hl7v2.mllp import MllpServer
+    from connectors.hl7v2.mllp import MllpServer, TlsConfigError, tls_server_context
     from connectors.hl7v2.outbound import run_feeds
 
     if not 0 <= args.port < 65536:
         raise InvalidValue("--port must be between 0 and 65535")
     settings = Settings()
+    try:
+        tls = tls_server_context(settings.mllp_tls_cert, settings.mllp_tls_key,
+                                 settings.mllp_tls_client_ca)
+        if settings.mllp_tls_allowed_clients and (tls is None or not settings.mllp_tls_client_ca):
+            raise TlsConfigError("HUB_MLLP_TLS_ALLOWED_CLIENTS needs mutual TLS (HUB_MLLP_TLS_CERT, "
+                                 "HUB_MLLP_TLS_KEY and HUB_MLLP_TLS_CLIENT_CA)")
+    except TlsConfigError as exc:
+        raise InvalidValue(str(exc)) from None
     app = bootstrap(settings)
     inbox = Hl7Inbox(app, settings.timezone)
     stop = threading.Event()
@@ -44,9 +52,11 @@ def run_listener(args: argparse.Namespace) -> int:
 
     async def serve() -> None:
         server = MllpServer(lambda text: inbox.receive(text, "mllp"), args.host, args.port,
-                            allowed_peers=settings.mllp_allowed_peers)
+                            allowed_peers=settings.mllp_allowed_peers, tls=tls,
+                            allowed_client_names=settings.mllp_tls_allowed_clients)
         host, port = await server.start()
-        print(f"hub mllp: listening on {host}:{port}", flush=True)
+        over = "" if tls is None else " over TLS"
+        print(f"hub mllp: listening{over} on {host}:{port}", flush=True)
         await server.serve_forever()
 
     try:

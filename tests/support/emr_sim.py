@@ -7,6 +7,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 from hl7apy.consts import VALIDATION_LEVEL
 from hl7apy.core import Message
@@ -104,8 +105,9 @@ def emr_ack(received: str, code: str = "AA") -> str:
 class ServerThread:
     """Runs an ``MllpServer`` on its own event loop in a background thread."""
 
-    def __init__(self, handle: Callable[[str], str]) -> None:
-        self.server = MllpServer(handle, "127.0.0.1", 0)
+    def __init__(self, handle: Callable[[str], str], **options: Any) -> None:
+        """``options``: more ``MllpServer`` arguments (allowlists, TLS)."""
+        self.server = MllpServer(handle, "127.0.0.1", 0, **options)
         self.loop = asyncio.new_event_loop()
         self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
         self.thread.start()
