@@ -7,9 +7,11 @@ URL only), and returns one ``collection`` Bundle that ``connectors.fhir.director
 into import rows. Auth is the vendor profile's: none, a bearer API token, HTTP Basic, or OAuth
 2.0 client credentials (token fetched once, fetched again when the EMR answers 401).
 
-Requests go through a ``Transport``: ``UrllibTransport`` follows no redirect and bounds time
-and size; the EMR's own ``next`` links are followed only under its base URL. Credentials never
-appear in errors or logs. ``EmrPull`` is what ``hub.imports`` asks: vendor key → Bundle text,
+Requests go through a ``Transport``: ``GuardedTransport`` is ``adapters.outbound``'s SSRF-safe
+client (the host resolved once and pinned, no redirect, bounded time and size, generic errors);
+only the hosts of the EMR's configured base and token URLs are fetched (they may be on a
+private network: the operator named them). The EMR's own ``next`` links are followed only
+under its base URL. Credentials never appear in errors or logs. ``EmrPull`` is what ``hub.imports`` asks: vendor key → Bundle text,
 with the vendor profile's endpoint and auth and the deployment's credentials.
 """
 
@@ -18,8 +20,6 @@ from __future__ import annotations
 import base64
 import json
 import threading
-import urllib.error
-import urllib.request
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
@@ -27,6 +27,7 @@ from urllib.parse import urlencode, urlsplit
 
 import structlog
 
+from adapters.outbound import OutboundClient, OutboundPolicy, OutboundRefused, OutboundUnreachable
 from aggregates.errors import DomainError
 from connectors.fhir.codes import EXT_DURATION
 from hub.emr.vendors import VendorProfiles, load_profiles
@@ -198,46 +199,35 @@ def _under(url: str, base: str) -> bool:
             and (a.path == b.path or a.path.startswith(b.path.rstrip("/") + "/")))
 
 
-@dataclass(frozen=True)
-class Answer:
-    status: int
-    headers: Mapping[str, str]
-    body: bytes
+class GuardedTransport:
+    """The EMR's requests through the SSRF-safe outbound client, limited to the hosts of its
+    configured URLs; refusals and failures become ``EmrUnavailable`` (generic words)."""
 
+    def __init__(self, client: OutboundClient) -> None:
+        self.client = client
 
-class _NoRedirect(urllib.request.HTTPRedirectHandler):
-    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
-        return None  # a 3xx is answered as is: the EMR must give its final address
-
-
-class UrllibTransport:
-    """Plain HTTP(S): no redirects followed, a timeout, at most ``max_bytes`` read."""
-
-    def __init__(self, timeout: float = 20.0, max_bytes: int = MAX_BYTES) -> None:
-        self.timeout = timeout
-        self.max_bytes = max_bytes
-        self._opener = urllib.request.build_opener(_NoRedirect)
+    @classmethod
+    def for_connection(cls, connection: EmrConnection,
+                       bounds: OutboundPolicy | None = None) -> GuardedTransport:
+        """Only ``connection``'s base and token hosts, within ``bounds``' time and size."""
+        limits = bounds or OutboundPolicy(deadline=20.0, max_bytes=MAX_BYTES)
+        hosts = frozenset(h for h in (urlsplit(connection.base_url).hostname,
+                                      urlsplit(connection.token_url).hostname) if h)
+        return cls(OutboundClient(OutboundPolicy(
+            allowed_hosts=frozenset(h.lower() for h in hosts),
+            allow_private=limits.allow_private, connect_timeout=limits.connect_timeout,
+            deadline=limits.deadline, max_bytes=limits.max_bytes,
+            ssl_context=limits.ssl_context)))
 
     def request(self, method: str, url: str, headers: Mapping[str, str] | None = None,
-                body: bytes | None = None) -> Answer:
-        if urlsplit(url).scheme not in ("http", "https"):
-            raise EmrUnavailable("the EMR's address must be http(s)")
-        request = urllib.request.Request(url, data=body, method=method, headers=dict(headers or {}))
+                body: bytes | None = None) -> HttpAnswer:
         try:
-            with self._opener.open(request, timeout=self.timeout) as answer:
-                return Answer(answer.status, dict(answer.headers), self._read(answer))
-        except urllib.error.HTTPError as refused:
-            with refused:
-                return Answer(refused.code, dict(refused.headers or {}), self._read(refused))
-        except (urllib.error.URLError, OSError, ValueError):
+            return self.client.request(method, url, headers=headers, body=body)
+        except OutboundRefused as refused:
+            raise EmrUnavailable(f"the EMR's address is refused: {refused.message}") from None
+        except OutboundUnreachable:
             host = urlsplit(url).hostname or "the EMR"
             raise EmrUnavailable(f"{host} gave no usable answer") from None
-
-    def _read(self, answer: Any) -> bytes:
-        data: bytes = answer.read(self.max_bytes + 1)
-        if len(data) > self.max_bytes:
-            raise EmrUnavailable(f"the EMR's answer is larger than {self.max_bytes} bytes")
-        return data
 
 
 def connection_for(vendor: str, settings: EmrConnectionSettings | None,
@@ -277,16 +267,19 @@ class EmrPull:
 
     def __init__(self, connections: Mapping[str, EmrConnectionSettings],
                  transport: Transport | None = None, profiles: VendorProfiles | None = None,
-                 page_size: int = PAGE_SIZE) -> None:
+                 page_size: int = PAGE_SIZE, bounds: OutboundPolicy | None = None) -> None:
+        """``transport``: one for every EMR (tests); by default each EMR gets a
+        ``GuardedTransport`` for its own hosts, within ``bounds`` (time, size, TLS)."""
         self.connections = dict(connections)
-        self.transport = transport or UrllibTransport()
+        self.transport = transport
         self.profiles = profiles
         self.page_size = page_size
+        self.bounds = bounds
 
     def pull(self, kind: str, emr: str) -> str:
         connection = connection_for(emr, self.connections.get(emr), self.profiles)
-        directory = EmrDirectory(connection, self.transport,
-                                 page_size=self.page_size)
+        transport = self.transport or GuardedTransport.for_connection(connection, self.bounds)
+        directory = EmrDirectory(connection, transport, page_size=self.page_size)
         bundle = directory.bundle(kind)
         if kind == "services":
             for entry in bundle["entry"]:

@@ -84,7 +84,8 @@ def create_app(scheduling: Scheduling | None = None, settings: Settings | None =
         owned = scheduling is None
         application = scheduling if scheduling is not None else bootstrap(settings)
         with setting_up(application):  # servers started together take turns creating tables
-            imports = Imports(application, SOURCES, emr=EmrPull(settings.emr_connections))
+            imports = Imports(application, SOURCES, emr=EmrPull(
+                settings.emr_connections, bounds=outbound_client(settings).policy))
             services = ApiServices(
                 settings=settings,
                 scheduling=application,

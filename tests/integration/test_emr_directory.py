@@ -1,6 +1,7 @@
 """The FHIR R4 client that pulls an EMR's staff and services, against the simulated EMR on
 loopback: each auth mode of the vendor profiles, paging, a token fetched again after expiry,
-refusals (bad credentials, off-site next link, redirect, not FHIR) without leaking secrets."""
+refusals (bad credentials, off-site next link, redirect, not FHIR) without leaking secrets.
+Requests go through the SSRF-safe outbound client, limited to the EMR's configured hosts."""
 
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ from connectors.fhir.emr_directory import (
     EmrDirectory,
     EmrPull,
     EmrUnavailable,
-    UrllibTransport,
+    GuardedTransport,
     connection_for,
 )
 from hub.settings import EmrConnectionSettings
@@ -36,6 +37,11 @@ def connection(sim: EmrFhirSim, **changes: Any) -> EmrConnection:
     return EmrConnection(**{**values, **changes})
 
 
+def guarded(made: EmrConnection, **options: Any) -> EmrDirectory:
+    """The directory as ``EmrPull`` makes it: guarded, limited to the connection's hosts."""
+    return EmrDirectory(made, GuardedTransport.for_connection(made), **options)
+
+
 @pytest.fixture(params=["none", "bearer", "basic", "client_credentials"])
 def sim(request: pytest.FixtureRequest) -> Iterator[EmrFhirSim]:
     with EmrFhirSim(auth=request.param, page_size=2) as emr:
@@ -47,7 +53,7 @@ def sim(request: pytest.FixtureRequest) -> Iterator[EmrFhirSim]:
 
 
 def test_every_auth_mode_pulls_all_pages(sim: EmrFhirSim) -> None:
-    directory = EmrDirectory(connection(sim), UrllibTransport(), page_size=2)
+    directory = guarded(connection(sim), page_size=2)
     bundle = directory.bundle("staff")
     Bundle.model_validate(bundle)
     parsed = SOURCES.parse("staff", json.dumps(bundle))
@@ -61,11 +67,11 @@ def test_every_auth_mode_pulls_all_pages(sim: EmrFhirSim) -> None:
 def test_wrong_credentials_are_refused_without_saying_them(sim: EmrFhirSim) -> None:
     wrong = connection(sim, token="nope", password="nope", client_secret="nope")
     if sim.auth == "none":  # an open API: credentials are not even sent
-        assert EmrDirectory(wrong, UrllibTransport()).bundle("services")["entry"]
+        assert guarded(wrong).bundle("services")["entry"]
         assert all(r.authorization is None for r in sim.requests)
         return
     with pytest.raises(EmrUnavailable) as refused:
-        EmrDirectory(wrong, UrllibTransport()).bundle("services")
+        guarded(wrong).bundle("services")
     assert "401" in refused.value.message
     assert "nope" not in refused.value.message and "nope" not in repr(wrong)
 
@@ -73,7 +79,7 @@ def test_wrong_credentials_are_refused_without_saying_them(sim: EmrFhirSim) -> N
 def test_an_expired_token_is_fetched_again_once() -> None:
     with EmrFhirSim(auth="client_credentials") as sim:
         sim.add_service("s1", "Consultation")
-        directory = EmrDirectory(connection(sim), UrllibTransport())
+        directory = guarded(connection(sim))
         directory.bundle("services")
         sim.expire_tokens()
         assert len(directory.bundle("services")["entry"]) == 1
@@ -85,7 +91,7 @@ def test_a_next_link_to_another_host_is_not_followed() -> None:
         sim.add_service("s1", "A")
         sim.add_service("s2", "B")
         with pytest.raises(EmrUnavailable, match="not under its FHIR base URL"):
-            EmrDirectory(connection(sim), UrllibTransport(), page_size=1).bundle("services")
+            guarded(connection(sim), page_size=1).bundle("services")
 
 
 class _Redirect(BaseHTTPRequestHandler):
@@ -104,15 +110,29 @@ def test_redirects_and_non_fhir_answers_are_refused() -> None:
     Thread(target=server.serve_forever, daemon=True).start()
     try:
         base = f"http://127.0.0.1:{server.server_address[1]}/fhir/r4"
-        with pytest.raises(EmrUnavailable, match="HTTP 302"):
-            EmrDirectory(EmrConnection("omnimed", base), UrllibTransport()).bundle("services")
+        with pytest.raises(EmrUnavailable, match="redirect"):
+            guarded(EmrConnection("omnimed", base)).bundle("services")
     finally:
         server.shutdown()
         server.server_close()
     with EmrFhirSim(auth="none") as sim:
         sim.fail_next(1, status=200, body="<html>maintenance</html>")
         with pytest.raises(EmrUnavailable, match="not JSON"):
-            EmrDirectory(connection(sim), UrllibTransport()).bundle("services")
+            guarded(connection(sim)).bundle("services")
+
+
+def test_only_the_emrs_own_hosts_are_fetched() -> None:
+    """The guard knows the EMR's configured hosts only: any other address (the cloud metadata
+    service, the hub's own loopback under another name) is refused before any connection."""
+    with EmrFhirSim(auth="none") as sim:
+        sim.add_service("s1", "A")
+        transport = GuardedTransport.for_connection(connection(sim))
+        for url in ("http://169.254.169.254/latest/meta-data/", "http://localhost:5432/",
+                    "file:///etc/passwd"):
+            with pytest.raises(EmrUnavailable, match="refused"):
+                transport.request("GET", url)
+        assert sim.requests == []
+        assert guarded(connection(sim)).bundle("services")["entry"]
 
 
 def test_pull_uses_the_vendor_profile_and_gives_services_a_default_duration() -> None:
