@@ -17,6 +17,7 @@ from uuid import NAMESPACE_URL, UUID, uuid5
 from eventsourcing.domain import Aggregate, event
 
 from aggregates.errors import Conflict
+from aggregates.pseudonyms import identifier_digest
 
 STATUSES = ("planned", "sent", "failed", "skipped", "withdrawn")
 
@@ -209,24 +210,53 @@ def phone_key(number: str) -> str:
     return "1" + digits if len(digits) == 10 else digits
 
 
-def reply_thread_id(channel: str, address: str) -> UUID:
+def reply_thread_key(secret: bytes, channel: str, address: str) -> str:
+    """The keyed digest naming a number's thread (``HMAC(secret, ...)``, like the NAM index):
+    ``uuid5(number)`` could be reversed by trying every phone number."""
+    return identifier_digest(secret, f"hub:reply-thread:{channel}", phone_key(address))
+
+
+def reply_thread_id(key: str) -> UUID:
+    """The thread of a ``reply_thread_key``."""
+    return uuid5(NAMESPACE_URL, f"hub:reply-thread:{key}")
+
+
+def legacy_reply_thread_id(channel: str, address: str) -> UUID:
+    """Where threads opened before their ids were keyed live (still read, never written)."""
     return uuid5(NAMESPACE_URL, f"hub:reply-thread:{channel}:{phone_key(address)}")
 
 
 class ReplyThread(Aggregate):
     """The appointment an SMS number or phone line last received a message about."""
 
-    @staticmethod
-    def create_id(channel: str, address: str, **_: Any) -> UUID:
-        return reply_thread_id(channel, address)
+    class ThreadOpened(Aggregate.Created):
+        """v2 carries ``key`` (the keyed digest its id comes from); v1 events, from before
+        keyed ids, are read with ``key`` empty: their thread keeps its legacy id."""
 
-    @event("ThreadOpened")
+        class_version = 2
+        channel: str
+        address: str
+        appointment_id: UUID
+        notification_id: UUID
+        key: str
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            state["key"] = ""
+
+    @staticmethod
+    def create_id(channel: str, address: str, key: str = "", **_: Any) -> UUID:
+        return reply_thread_id(key) if key else legacy_reply_thread_id(channel, address)
+
+    @event(ThreadOpened)
     def __init__(self, channel: str, address: str, appointment_id: UUID,
-                 notification_id: UUID) -> None:
+                 notification_id: UUID, key: str) -> None:
+        """``key``: the ``reply_thread_key`` its id comes from (empty: a legacy thread)."""
         self.channel = channel
         self.address = address
         self.appointment_id = appointment_id
         self.notification_id = notification_id
+        self.key = key
 
     def messaged(self, appointment_id: UUID, notification_id: UUID) -> None:
         if notification_id != self.notification_id:

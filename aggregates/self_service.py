@@ -20,6 +20,7 @@ from uuid import NAMESPACE_URL, UUID, uuid5
 from eventsourcing.domain import Aggregate, event
 
 from aggregates.errors import Conflict, InvalidValue
+from aggregates.pseudonyms import identifier_digest
 
 CODE_LENGTH = 6
 DEFAULT_CODE_TTL_MINUTES = 10
@@ -216,17 +217,22 @@ class TooManyRequests(Conflict):
     code = "too_many_requests"
 
 
-def key_digest(value: str) -> str:
-    """A NAM or an address, hashed: the quota's events never hold the value itself."""
-    return hashlib.sha256(f"hub:self-service:{value.strip().lower()}".encode()).hexdigest()
+def key_digest(secret: bytes, kind: str, value: str) -> str:
+    """A NAM or an address, keyed-hashed (``HMAC(secret, ...)``, like the NAM index): the
+    quota's events and id never hold the value, nor a digest that trying every NAM or phone
+    number would reverse."""
+    return identifier_digest(secret, f"hub:self-service-quota:{kind}", value.strip().lower())
 
 
-def quota_id(kind: str, value: str) -> UUID:
-    return RequestQuota.create_id(kind, key_digest(value))
+def quota_id(secret: bytes, kind: str, value: str) -> UUID:
+    return RequestQuota.create_id(kind, key_digest(secret, kind, value))
 
 
 class RequestQuota(Aggregate):
-    """How many codes one NAM (``kind="nam"``) or one address (``"address"``) asked for."""
+    """How many codes one NAM (``kind="nam"``) or one address (``"address"``) asked for.
+
+    Quotas opened before their ids were keyed (an unkeyed sha256) are no longer looked up:
+    their counts only mattered within the hour after their last request."""
 
     KEEP = 32
 
@@ -236,8 +242,8 @@ class RequestQuota(Aggregate):
         return uuid5(NAMESPACE_URL, f"hub:self-service-quota:{kind}:{key}")
 
     @classmethod
-    def open(cls, kind: str, value: str) -> RequestQuota:
-        return cls(kind=kind, key=key_digest(value))
+    def open(cls, secret: bytes, kind: str, value: str) -> RequestQuota:
+        return cls(kind=kind, key=key_digest(secret, kind, value))
 
     @event("QuotaOpened")
     def __init__(self, kind: str, key: str) -> None:

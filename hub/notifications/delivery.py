@@ -29,6 +29,7 @@ from aggregates.notification import (
     ReplyThread,
     communication_id,
     reply_thread_id,
+    reply_thread_key,
 )
 from aggregates.notification_rules import call_time
 from hub.actor import Actor, acting_as
@@ -211,13 +212,14 @@ class Dispatcher:
                 communication.message_sent(n.id, n.kind, n.channel, n.address, at)
                 changed.append(communication)
             if n.channel in ("sms", "phone") and n.kind in COMMUNICATION_KINDS:
-                thread_key = reply_thread_id(n.channel, n.address)
-                if self.app.exists(thread_key):
-                    thread = self.app.load(ReplyThread, thread_key, "reply thread")
+                key = reply_thread_key(self.app.index_secret, n.channel, n.address)
+                if self.app.exists(reply_thread_id(key)):
+                    thread = self.app.load(ReplyThread, reply_thread_id(key), "reply thread")
                     thread.messaged(n.appointment_id, n.id)
-                else:
+                else:  # a thread of before keyed ids is left as it was: this one replaces it
                     thread = ReplyThread(channel=n.channel, address=n.address,
-                                         appointment_id=n.appointment_id, notification_id=n.id)
+                                         appointment_id=n.appointment_id, notification_id=n.id,
+                                         key=key)
                 changed.append(thread)
             self.app.commit(*changed)
 

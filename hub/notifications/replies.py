@@ -18,7 +18,9 @@ from aggregates.notification import (
     Notification,
     ReplyThread,
     communication_id,
+    legacy_reply_thread_id,
     reply_thread_id,
+    reply_thread_key,
 )
 from aggregates.service import Service
 from hub.actor import Actor, acting_as
@@ -170,10 +172,11 @@ class Replies:
         """An inbound SMS: "OK", "Oui" or "Yes" confirms the appointment last texted to ``sender``."""
         if not is_yes(text):
             return Reply("ignored", None, "only OK, Oui or Yes are understood")
-        key = reply_thread_id("sms", sender)
-        if not self.app.exists(key):
+        keyed = reply_thread_id(reply_thread_key(self.app.index_secret, "sms", sender))
+        found = [k for k in (keyed, legacy_reply_thread_id("sms", sender)) if self.app.exists(k)]
+        if not found:  # (a thread of before keyed ids is still found by its legacy id)
             return Reply("ignored", None, "no message was sent to this number")
-        thread = self.app.load(ReplyThread, key, "reply thread")
+        thread = self.app.load(ReplyThread, found[0], "reply thread")
         return self._confirm_reply(thread.appointment_id, "sms")
 
     def call(self, call_id: UUID, digits: str) -> Reply:

@@ -194,10 +194,10 @@ class SelfService:
         raise IdentificationFailed(reasons=[CODE_CONTACT.as_reason()])
 
     def _quota(self, kind: str, value: str) -> RequestQuota:
-        key = quota_id(kind, value)
+        key = quota_id(self.app.index_secret, kind, value)
         if self.app.exists(key):
             return self.app.load(RequestQuota, key, "quota")
-        return RequestQuota.open(kind, value)
+        return RequestQuota.open(self.app.index_secret, kind, value)
 
     # -- 2. verify ------------------------------------------------------------------------------
     def verify(self, request_id: UUID, code: str) -> Verified:

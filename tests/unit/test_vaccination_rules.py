@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from datetime import UTC, datetime, timedelta
 from uuid import UUID, uuid4
 
@@ -245,9 +246,12 @@ def test_bad_requests_are_refused(kwargs: dict[str, object]) -> None:
 
 
 # -- quotas -----------------------------------------------------------------------------------------
+SECRET = b"k" * 16 + b"e" * 16
+
+
 def test_quota_refuses_past_the_limit_and_frees_with_time() -> None:
-    quota = RequestQuota.open("nam", "ROBC80621101")
-    assert quota.id == quota_id("nam", "robc80621101 ")
+    quota = RequestQuota.open(SECRET, "nam", "ROBC80621101")
+    assert quota.id == quota_id(SECRET, "nam", "robc80621101 ")
     window = timedelta(hours=1)
     for minute in range(3):
         quota.take(NOW + timedelta(minutes=minute), 3, window)
@@ -256,6 +260,16 @@ def test_quota_refuses_past_the_limit_and_frees_with_time() -> None:
     assert refused.value.details["retry_after_seconds"] == 50 * 60 + 1
     quota.take(NOW + timedelta(minutes=61), 3, window)
     assert "ROBC" not in repr([e.__dict__ for e in quota.collect_events()])
+
+
+def test_quota_ids_are_keyed_and_hold_no_reversible_digest() -> None:
+    """Without the secret a quota's id and events say nothing of the NAM (the unkeyed sha256
+    they held before could be reversed by trying every NAM)."""
+    quota = RequestQuota.open(SECRET, "nam", "ROBC80621101")
+    assert quota.id != quota_id(b"another secret of 32 bytes......", "nam", "ROBC80621101")
+    unkeyed = hashlib.sha256(b"hub:self-service:robc80621101").hexdigest()
+    assert quota.key != unkeyed and "ROBC" not in quota.key.upper()
+    assert quota_id(SECRET, "nam", "ROBC80621101") != quota_id(SECRET, "address", "ROBC80621101")
 
 
 def test_with_the_servers_key_the_stored_hash_is_keyed() -> None:

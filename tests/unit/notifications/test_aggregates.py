@@ -15,6 +15,7 @@ from aggregates.notification import (
     ReplyThread,
     notification_id,
     reply_thread_id,
+    reply_thread_key,
 )
 
 NOW = datetime(2026, 5, 4, 16, tzinfo=UTC)
@@ -81,9 +82,17 @@ def test_communication_status() -> None:
 
 
 def test_reply_threads_match_numbers_by_digits() -> None:
-    assert reply_thread_id("sms", "+1 (514) 555-0001") == reply_thread_id("sms", "514-555-0001")
-    assert reply_thread_id("sms", "5145550001") != reply_thread_id("phone", "5145550001")
-    t = ReplyThread(channel="sms", address="514-555-0001", appointment_id=uuid4(), notification_id=uuid4())
+    secret = b"s" * 32
+
+    def thread_id(channel: str, number: str) -> object:
+        return reply_thread_id(reply_thread_key(secret, channel, number))
+
+    assert thread_id("sms", "+1 (514) 555-0001") == thread_id("sms", "514-555-0001")
+    assert thread_id("sms", "5145550001") != thread_id("phone", "5145550001")
+    key = reply_thread_key(secret, "sms", "514-555-0001")
+    t = ReplyThread(channel="sms", address="514-555-0001", appointment_id=uuid4(),
+                    notification_id=uuid4(), key=key)
+    assert t.id == thread_id("sms", "5145550001")
     later = uuid4()
     t.messaged(later, uuid4())
     assert t.appointment_id == later
