@@ -1,0 +1,175 @@
+"""SIU S12 ingest as an EMR sees it: a real ``hub mllp`` and a real ``hub serve`` on PostgreSQL,
+one client waiting for each ACK, beside pgbench and the library's raw saves in the same run.
+
+    python -m bench.siu_ingest [--messages 2000] [--transports mllp,http] [--pg URL]
+                               [--stored-appointments 0] [--pgbench-seconds 10]
+
+In one run, on one PostgreSQL server: ``pgbench -N -c 8 -j 2`` TPS and the library's raw
+one-event saves on one connection (the baselines); then a fresh schema with a clinic and its
+registered sender (and, with ``--stored-appointments N``, a history of about N appointments
+written in bulk first: the rate must not depend on the store's size). For each transport, a
+process of the hub (``hub mllp`` for MLLP, ``hub serve`` for ``POST /v1/hl7``) receives
+``--messages`` distinct S12 (one new patient each) from one client that waits for each ACK;
+every ACK must be AA. Then the same messages again (resends: the first ACK replayed, nothing
+applied). Prints msg/s, p50/p99, the resend rate, the ratios to both baselines, the load.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from datetime import timedelta
+from uuid import UUID
+
+import httpx
+
+from adapters.accessstore import access_store_for
+from adapters.eventstore import persistence_env
+from bench.booking import RawBaseline, Tally
+from bench.http_booking import drop_schema, fresh_schema, pgbench_tps, start_server
+from connectors.hl7v2.er7 import parse, value
+from connectors.hl7v2.mllp import MllpClient
+from entrypoints.demo.synthetic import write_history
+from hub.access.tokens import issue
+from hub.emr.feeds import EmrFeeds
+from tests.support.emr_sim import SimulatedEmr
+from tests.support.scheduling import ADDRESS, free_port, future, make_app, patient
+
+DEFAULT_PG = os.environ.get("HUB_TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
+#: ``write_history``: about one appointment booked per 5.3 events.
+EVENTS_PER_APPOINTMENT = 5.3
+
+
+def raw_saves(url: str, count: int = 500) -> float:
+    """The library's own one-event saves per second on one connection (its recorder, no hub)."""
+    raw = RawBaseline(env=persistence_env(url, pool_size=2, table_lock=True))
+    tally = Tally()
+    raw.save(tally)
+    began = time.perf_counter()
+    for _ in range(count):
+        tally.increment()
+        raw.save(tally)
+    rate = count / (time.perf_counter() - began)
+    raw.close()
+    return rate
+
+
+def exchange(send: Callable[[str], str], messages: list[str]) -> tuple[float, list[float], list[str]]:
+    """Send each message, wait for its ACK; (msg/s, latencies ms, refusals)."""
+    latencies, refused = [], []
+    began = time.perf_counter()
+    for text in messages:
+        t = time.perf_counter()
+        ack = parse(send(text))  # what an EMR reads of an ACK: MSA-1, MSA-3
+        latencies.append((time.perf_counter() - t) * 1000)
+        if value(ack.msa, "msa_1") != "AA":
+            refused.append(value(ack.msa, "msa_3") or value(ack.segments[-1], "err_8"))
+    return len(messages) / (time.perf_counter() - began), latencies, refused
+
+
+def p99(values: list[float]) -> float:
+    return statistics.quantiles(values, n=100)[98]
+
+
+def start_mllp(url: str) -> tuple[subprocess.Popen[str], int]:
+    env = {**os.environ, "HUB_DATABASE_URL": url, "HUB_LOG_LEVEL": "WARNING"}
+    proc = subprocess.Popen([sys.executable, "-m", "entrypoints", "mllp", "--port", "0"], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert proc.stdout is not None  # noqa: S101 - piped above
+    line = proc.stdout.readline()
+    if "listening on" not in line:
+        proc.kill()
+        sys.exit(f"hub mllp did not start: {line}{proc.stderr.read() if proc.stderr else ''}")
+    return proc, int(line.rsplit(":", 1)[1])
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--messages", type=int, default=2000)
+    parser.add_argument("--transports", default="mllp,http", help="mllp, http or both")
+    parser.add_argument("--pg", default=DEFAULT_PG, help="PostgreSQL server URL")
+    parser.add_argument("--stored-appointments", type=int, default=0,
+                        help="write about this many appointments (in bulk) before measuring")
+    parser.add_argument("--pgbench-seconds", type=int, default=10)
+    args = parser.parse_args()
+    transports = [t for t in args.transports.split(",") if t]
+    if not transports or set(transports) - {"mllp", "http"} or not 1 <= args.messages <= 100_000:
+        parser.error("--transports mllp and/or http; --messages 1-100000")
+
+    tps = pgbench_tps(args.pg, args.pgbench_seconds)
+    schema, url = fresh_schema(args.pg)
+    rows = []
+    try:
+        raw = raw_saves(url)
+        app = make_app(url)
+        history = 0
+        if args.stored_appointments:
+            events = int(args.stored_appointments * EVENTS_PER_APPOINTMENT)
+            began = time.perf_counter()
+            history = write_history(app, events, seed=7, first_patient=500_000)
+            print(f"history: {history:,} events written in {time.perf_counter() - began:.0f}s",
+                  file=sys.stderr)
+        clinic = app.register_clinic("Bench SIU", ADDRESS, "418-555-0000", "clinic").id
+        emr = SimulatedEmr()
+        EmrFeeds(app).register_sender(clinic, emr.application, emr.facility)
+        _, secret = issue(access_store_for(app.recorder), "emr", [UUID(str(clinic))])
+        app.close()
+        start = future(48)
+        for index, transport in enumerate(transports):
+            first = 1 + index * args.messages
+            messages = [emr.siu("S12", f"FL{first + n}", start + timedelta(minutes=15 * (n % 40)),
+                                nam=str(patient(first + n)["nam"]), mrn=None)
+                        for n in range(args.messages)]
+            if transport == "mllp":
+                proc, port = start_mllp(url)
+                try:
+                    with MllpClient("127.0.0.1", port, timeout=60) as client:
+                        exchange(client.send, messages[:1])  # connection and caches
+                        rate, lat, refused = exchange(client.send, messages[1:])
+                        resent, _, _ = exchange(client.send, messages[1:])
+                finally:
+                    proc.terminate()
+                    proc.wait(20)
+            else:
+                port = free_port()
+                server = start_server(url, port, 1)
+                headers = {"Authorization": f"Bearer {secret}", "Content-Type": "text/plain"}
+                try:
+                    with httpx.Client(base_url=f"http://127.0.0.1:{port}", headers=headers,
+                                      timeout=60) as http:
+                        def post(text: str, http: httpx.Client = http) -> str:
+                            return http.post("/v1/hl7", content=text.encode()).text
+
+                        exchange(post, messages[:1])
+                        rate, lat, refused = exchange(post, messages[1:])
+                        resent, _, _ = exchange(post, messages[1:])
+                finally:
+                    server.terminate()
+                    server.wait(timeout=20)
+            rows.append((transport, len(messages) - 1, len(refused), rate, statistics.median(lat),
+                         p99(lat), resent))
+            if refused:
+                print(f"{transport}: {len(refused)} refused, first: {refused[0]}", file=sys.stderr)
+    finally:
+        drop_schema(args.pg, schema)
+
+    print(f"SIU S12 ingest, one client waiting for each ACK; stored history {history:,} events "
+          f"(~{int(history / EVENTS_PER_APPOINTMENT):,} appointments); load {os.getloadavg()[0]:.1f}")
+    print(f"baselines, same run: pgbench -N -c 8 -j 2 {tps:,.0f} TPS; "
+          f"library raw one-event saves (1 connection) {raw:,.0f}/s")
+    print("| transport | messages | refused | S12/s | p50 ms | p99 ms | resent/s "
+          "| ÷ pgbench TPS | ÷ raw saves/s |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    for transport, count, refused_count, rate, p50, p99_ms, resent in rows:
+        print(f"| {transport} | {count} | {refused_count} | {rate:.0f} | {p50:.2f} | {p99_ms:.2f} "
+              f"| {resent:.0f} | {rate / tps:.3f} | {rate / raw:.2f} |")
+    return 0 if all(r[2] == 0 for r in rows) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
