@@ -1,7 +1,7 @@
 """FHIR Slot search latency over a store with many slots: from the event store and from the
 availability read model, beside a raw read of the same log.
 
-    python -m bench.fhir_search [--slots N] [--db URL] [--clients 16] [--seconds 5]
+    python -m bench.fhir_search [--slots N] [--db URL] [--clients 16] [--seconds 5] [--http]
 
 Opens N slots for one professional (one per hour, saved in batches), keeps the availability
 read model current, then times ``Slot?schedule=&status=free&_count=50`` with a start range:
@@ -11,28 +11,39 @@ by ``FhirServer`` as the API serves it: from the read model (``slot_source``, wh
 does otherwise, and did before). Then ``--clients`` threads run narrow searches for
 ``--seconds`` against the read model (in process: the HTTP layer is not counted). Baseline in
 the same run: the library reading the N ``Slot.Opened`` notifications.
+
+``--http`` (PostgreSQL; ``--db`` is the server, a fresh schema is used): the same searches as
+an outside client sends them to a real ``hub serve`` (``GET /fhir/r4/Slot``, its own runner
+keeping the read model), sequential p50/p99 then ``--clients`` concurrent clients' req/s,
+beside ``pgbench -S`` (select-only) TPS of the same run.
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import os
 import statistics
 import tempfile
 import threading
 import time
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
+import httpx
 from eventsourcing.utils import get_topic
 
+from adapters.accessstore import access_store_for
 from aggregates.slot import Slot
+from bench.http_booking import DEFAULT_PG, drop_schema, fresh_schema, pgbench_tps, start_server
 from connectors.fhir.search import Query
 from connectors.fhir.server import FhirServer, Scope
 from entrypoints.api.routes.fhir import availability_slots
+from hub.access.tokens import issue
 from hub.bootstrap import build_projector
-from tests.support.scheduling import Setup, future, make_app
+from tests.support.scheduling import Setup, free_port, future, make_app
 
 
 def samples(action: Callable[[], object], runs: int) -> list[float]:
@@ -48,19 +59,11 @@ def p(values: list[float], q: int) -> float:
     return statistics.quantiles(values, n=100)[q - 1] if len(values) > 1 else values[0]
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--slots", type=int, default=3000)
-    parser.add_argument("--db", default=None, help="store URL (default: a temporary SQLite file)")
-    parser.add_argument("--clients", type=int, default=16)
-    parser.add_argument("--seconds", type=float, default=5.0)
-    args = parser.parse_args()
-    url = args.db or f"sqlite:///{tempfile.mkdtemp(prefix='hub-bench-')}/hub.db"
-    app = make_app(url)
-    world = Setup(app)
+def open_slots(app: Any, world: Setup, count: int) -> datetime:
+    """``count`` slots, one per hour from tomorrow, saved 500 per transaction; the first start."""
     first = future(24)
     batch: list[Slot] = []
-    for hour in range(args.slots):
+    for hour in range(count):
         start = first + timedelta(hours=hour)
         batch.append(Slot.open(world.clinic, world.gp, start, start + timedelta(minutes=30), 2,
                                [world.consult, world.vaccine], ["Pfizer"], False))
@@ -68,6 +71,87 @@ def main() -> None:
             app.save(*batch)
             batch = []
     app.save(*batch)
+    return first
+
+
+def over_http(args: argparse.Namespace) -> None:
+    """Searches through a real ``hub serve`` on PostgreSQL, beside ``pgbench -S``."""
+    server_url = args.db or DEFAULT_PG
+    tps = pgbench_tps(server_url, 5, select_only=True)
+    schema, url = fresh_schema(server_url)
+    server = None
+    try:
+        app = make_app(url)
+        world = Setup(app)
+        first = open_slots(app, world, args.slots)
+        _, secret = issue(access_store_for(app.recorder), "admin")
+        head = app.head()
+        projector = build_projector(app, ["availability"])  # only to watch the server's runner
+        port = free_port()
+        server = start_server(url, port, 1)
+        view = projector.get("availability").view
+        deadline = time.monotonic() + 300
+        while view.position(projector.source) < head and time.monotonic() < deadline:
+            time.sleep(0.2)
+        narrow_from = first + timedelta(hours=args.slots // 2)
+        params = {"schedule": f"Schedule/{world.gp}", "status": "free", "_count": "50",
+                  "start": [f"ge{narrow_from.isoformat()}",
+                            f"lt{(narrow_from + timedelta(hours=1)).isoformat()}"]}
+        headers = {"Authorization": f"Bearer {secret}"}
+        base = f"http://127.0.0.1:{port}"
+        with httpx.Client(base_url=base, headers=headers, timeout=30) as client:
+            def get() -> None:
+                answer = client.get("/fhir/r4/Slot", params=params)
+                assert answer.status_code == 200 and answer.json()["total"] == 1, answer.text  # noqa: S101
+            samples(get, 50)  # warm-up
+            sequential = samples(get, 500)
+
+        async def concurrent() -> float:
+            done = 0
+            stop = time.monotonic() + args.seconds
+            limits = httpx.Limits(max_connections=args.clients)
+            async with httpx.AsyncClient(base_url=base, headers=headers, limits=limits,
+                                         timeout=30) as client:
+                async def loop() -> None:
+                    nonlocal done
+                    while time.monotonic() < stop:
+                        answer = await client.get("/fhir/r4/Slot", params=params)
+                        assert answer.status_code == 200  # noqa: S101
+                        done += 1
+                began = time.perf_counter()
+                await asyncio.gather(*(loop() for _ in range(args.clients)))
+                return done / (time.perf_counter() - began)
+
+        rate = asyncio.run(concurrent())
+        projector.close()
+        app.close()
+    finally:
+        if server is not None:
+            server.terminate()
+            server.wait(timeout=20)
+        drop_schema(server_url, schema)
+    print(f"HTTP GET /fhir/r4/Slot (schedule, status, 1-hour start range) over {args.slots} slots, "
+          f"real hub serve on PostgreSQL; load {os.getloadavg()[0]:.1f}")
+    print(f"sequential: p50 {statistics.median(sequential):.2f} ms, p99 {p(sequential, 99):.2f} ms; "
+          f"{args.clients} clients: {rate:.0f} req/s")
+    print(f"pgbench -S -c 8 -j 2 (same run): {tps:,.0f} TPS; ratio req/s ÷ TPS = {rate / tps:.3f}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--slots", type=int, default=3000)
+    parser.add_argument("--db", default=None, help="store URL (default: a temporary SQLite file)")
+    parser.add_argument("--clients", type=int, default=16)
+    parser.add_argument("--seconds", type=float, default=5.0)
+    parser.add_argument("--http", action="store_true", help="through a real hub serve (PostgreSQL)")
+    args = parser.parse_args()
+    if args.http:
+        over_http(args)
+        return
+    url = args.db or f"sqlite:///{tempfile.mkdtemp(prefix='hub-bench-')}/hub.db"
+    app = make_app(url)
+    world = Setup(app)
+    first = open_slots(app, world, args.slots)
     projector = build_projector(app, ["availability"])
     projector.catch_up(timeout=600)
     zone = ZoneInfo("America/Montreal")

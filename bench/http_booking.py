@@ -39,8 +39,9 @@ DEFAULT_PG = os.environ.get("HUB_TEST_DATABASE_URL", "postgresql://postgres@127.
 PGBENCH_DB = "hub_pgbench"
 
 
-def pgbench_tps(url: str, seconds: int) -> float:
-    """TPS of ``pgbench -N -c 8 -j 2`` (simple-update) on the same server, own database."""
+def pgbench_tps(url: str, seconds: int, select_only: bool = False) -> float:
+    """TPS of ``pgbench -N -c 8 -j 2`` (simple-update; ``-S``: select-only) on the same server,
+    own database."""
     pgbench = shutil.which("pgbench")
     if pgbench is None:
         sys.exit("pgbench not found: apt-get install postgresql-client (or postgresql-contrib)")
@@ -55,7 +56,8 @@ def pgbench_tps(url: str, seconds: int) -> float:
         initialised = conn.execute("SELECT to_regclass('pgbench_accounts')").fetchone()[0]
     if not initialised:
         subprocess.run([pgbench, "-i", "-s", "1", "-q", target], check=True, capture_output=True)
-    done = subprocess.run([pgbench, "-N", "-c", "8", "-j", "2", "-T", str(seconds), target],
+    done = subprocess.run([pgbench, "-S" if select_only else "-N", "-c", "8", "-j", "2",
+                           "-T", str(seconds), target],
                           check=True, capture_output=True, text=True)
     match = re.search(r"tps = ([0-9.]+)", done.stdout)
     if not match:
