@@ -172,7 +172,8 @@ def schedule_slots(model: ReadModel, clinic_ids: list[str] | None, professional_
                    start_ge: datetime | None, start_lt: datetime | None,
                    end_gt: datetime | None = None) -> list[dict[str, Any]]:
     """Slots by schedule (professional) and start (or end), in time order: the availability row
-    with the ids of every service the slot accepts and its products (FHIR ``Slot`` search,
+    with the ids of every service the slot accepts, those services as the read model has them
+    (``services``: id, clinic, name, online) and its products (FHIR ``Slot`` search,
     ``$bulk-publish``)."""
     where: list[str] = []
     params: list[Any] = []
@@ -199,18 +200,24 @@ def schedule_slots(model: ReadModel, clinic_ids: list[str] | None, professional_
     if not slots:
         return []
     services: dict[str, list[str]] = {s["slot_id"]: [] for s in slots}
+    described: dict[str, list[dict[str, Any]]] = {s["slot_id"]: [] for s in slots}
     products: dict[str, list[str]] = {s["slot_id"]: [] for s in slots}
     ids = list(services)
     for start in range(0, len(ids), 500):
         chunk = ids[start:start + 500]
         marks = ", ".join("%s" for _ in chunk)
-        for r in model.query("SELECT slot_id, service_id FROM {availability_slot_services} "
-                             f"WHERE slot_id IN ({marks})", chunk):
+        for r in model.query("SELECT x.slot_id, x.service_id, v.clinic_id, v.name, v.online "
+                             "FROM {availability_slot_services} x LEFT JOIN {availability_services} v "
+                             f"ON v.service_id = x.service_id WHERE x.slot_id IN ({marks})", chunk):
             services[r["slot_id"]].append(r["service_id"])
+            if r["name"] is not None:
+                described[r["slot_id"]].append({"service_id": r["service_id"], "clinic_id": r["clinic_id"],
+                                                "name": r["name"], "online": bool(r["online"])})
         for r in model.query("SELECT slot_id, product FROM {availability_slot_products} "
                              f"WHERE slot_id IN ({marks}) ORDER BY product", chunk):
             products[r["slot_id"]].append(r["product"])
-    return [{**s, "service_ids": sorted(services[s["slot_id"]]), "products": products[s["slot_id"]]}
+    return [{**s, "service_ids": sorted(services[s["slot_id"]]), "products": products[s["slot_id"]],
+             "services": described[s["slot_id"]]}
             for s in slots]
 
 

@@ -87,6 +87,16 @@ class SlotRow:
         return self.capacity - self.booked_count
 
 
+@dataclass(frozen=True)
+class ServiceRow:
+    """A service as the availability read model has it: what a Slot's ``serviceType`` shows."""
+
+    id: UUID
+    clinic_id: UUID
+    name: str
+    online: bool
+
+
 #: Slots by (clinic ids, professional, start ≥, start <, end >) from a read model, or None when
 #: the read model is not up to date with the store (the caller then reads the store).
 SlotSource = Callable[[frozenset[UUID] | None, UUID | None, datetime | None, datetime | None,
@@ -192,11 +202,16 @@ class FhirServer:
         if status not in (None, "free", "busy"):
             raise FhirError(400, "invalid", f"status must be free or busy; got {status!r}")
         service_types = [token(v)[1] for v in query.values("service-type")]
-        services = self._services(scope.clinic_ids, scope)
         found = []
         rows = self.slot_source(scope.clinic_ids, professional_id, low, high, None) if self.slot_source else None
         slots: list[Any] = ([SlotRow.of(r) for r in rows] if rows is not None
                             else self.reads.slots(scope.clinic_ids, professional_id, low, high))
+        # from the read model, its slots come with their services (no scan of the store)
+        services: dict[UUID, Any] = ({
+            UUID(s["service_id"]): ServiceRow(UUID(s["service_id"]), UUID(s["clinic_id"]), s["name"],
+                                              s["online"])
+            for r in rows for s in r["services"] if s["online"] or not scope.online}
+            if rows is not None else self._services(scope.clinic_ids, scope))
         for slot in slots:
             if scope.online and not self._published(slot, services):
                 continue

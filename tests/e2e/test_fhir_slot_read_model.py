@@ -31,6 +31,11 @@ def test_slot_search_from_the_read_model_equals_the_store(
     pg_app.open_slot(world.clinic, other, start, start + timedelta(minutes=20), 2, [world.consult], [])
     pg_app.book(world.slot, world.consult, patient(1), "admin")
     pg_app.book(full, world.consult, patient(2), "admin")
+    # services as the slots show them come from the read model too: renamed, offline, both
+    offline = pg_app.add_service(world.clinic, "Note", 5, "silent", False, 0).id
+    pg_app.open_slot(world.clinic, other, start + timedelta(hours=1), start + timedelta(hours=2), 1,
+                     [offline, world.consult], [])
+    pg_app.update_service(world.consult, "Consultation renommée", 15, "in_person", True, 24)
     services = client.app.state.services  # type: ignore[attr-defined]
     source = availability_slots(services.projections, pg_app, 5.0)
     served = FhirServer(pg_app, ZoneInfo("America/Montreal"), slot_source=source)
@@ -55,6 +60,10 @@ def test_slot_search_from_the_read_model_equals_the_store(
     answer = client.get("/fhir/r4/Slot", params={"schedule": f"Schedule/{world.gp}"},
                         headers=auth("admin"))
     assert answer.status_code == 200 and answer.json()["total"] == 3
+    shown = client.get("/fhir/r4/Slot", params={"schedule": f"Schedule/{other}"}, headers=auth("admin"))
+    names = {c["display"] for e in shown.json()["entry"] for t in e["resource"]["serviceType"]
+             for c in t["coding"]}
+    assert names == {"Consultation renommée", "Note"}
 
 
 def test_bulk_publish_from_the_read_model_equals_the_store(client: TestClient, pg_app: Scheduling) -> None:
