@@ -57,6 +57,9 @@ class KeyStore(Protocol):
         """The subject's (or its owner's) data key; None when there is none (never made, or
         destroyed)."""
 
+    def keys(self, subjects: list[UUID]) -> dict[UUID, bytes | None]:
+        """``key`` of many subjects, read together."""
+
     def key_or_create(self, subject: UUID) -> bytes:
         """The subject's (or its owner's) data key, made on first use; ``SubjectErased`` after
         ``destroy``."""
@@ -106,6 +109,9 @@ class MemoryKeyStore:
 
     def key(self, subject: UUID) -> bytes | None:
         return self._keys.get(self._owners.get(subject, subject))
+
+    def keys(self, subjects: list[UUID]) -> dict[UUID, bytes | None]:
+        return {s: self.key(s) for s in subjects}
 
     def link(self, subject: UUID, owner: UUID) -> None:
         if subject != owner:
@@ -184,6 +190,26 @@ class SqlKeyStore:
             row: Any = cursor.fetchone()
         owner, found, wrapped = tuple(row.values()) if isinstance(row, dict) else tuple(row)
         return UUID(owner), found is not None, bytes(wrapped) if wrapped is not None else None
+
+    def keys(self, subjects: list[UUID], chunk: int = 500) -> dict[UUID, bytes | None]:
+        """The data keys of many subjects (None: erased or never made), one query per ``chunk``."""
+        found: dict[UUID, bytes | None] = {}
+        for start in range(0, len(subjects), chunk):
+            part = subjects[start:start + chunk]
+            values = ", ".join("(?)" for _ in part)
+            with self.datastore.transaction(commit=False) as cursor:
+                cursor.execute(self._sql(
+                    f"WITH q(s) AS (VALUES {values}) "
+                    f"SELECT q.s AS subject, COALESCE(l.owner, q.s) AS owner, k.wrapped_key "
+                    f"FROM q LEFT JOIN {self.links} l ON l.subject = q.s "
+                    f"LEFT JOIN {self.table} k ON k.subject = COALESCE(l.owner, q.s)"),
+                    tuple(s.hex for s in part))
+                rows: Any = cursor.fetchall()
+            for row in rows:
+                subject, owner, wrapped = tuple(row.values()) if isinstance(row, dict) else tuple(row)
+                found[UUID(subject)] = (self.wrapper.unwrap(UUID(owner), bytes(wrapped))
+                                        if wrapped is not None else None)
+        return found
 
     def key(self, subject: UUID) -> bytes | None:
         owner, _, wrapped = self._row(subject)

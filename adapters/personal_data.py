@@ -188,7 +188,21 @@ class PersonalDataMapper(Mapper[UUID]):
     # reading -------------------------------------------------------------------------------
 
     def to_domain_event(self, stored_event: StoredEvent) -> DomainEventProtocol[UUID]:
-        domain_event = super().to_domain_event(stored_event)
+        return self._opened(super().to_domain_event(stored_event), stored_event)
+
+    def to_domain_events(self, stored_events: list[StoredEvent]) -> list[DomainEventProtocol[UUID]]:
+        """Many events at once: the data keys they need and this process does not hold are
+        read in one query (a rebuild decodes thousands of patients' events per chunk)."""
+        decoded = [super(PersonalDataMapper, self).to_domain_event(s) for s in stored_events]
+        if self.open_personal:
+            subjects = {_as_uuid(e.__dict__[SEALED]["subject"]) for e in decoded if SEALED in e.__dict__}
+            missing = [s for s in subjects if not self._cache.get(s)[0]]
+            for subject, key in self.keys.keys(missing).items():
+                self._cache.put(subject, AESGCM(key) if key is not None else None)
+        return [self._opened(e, s) for e, s in zip(decoded, stored_events, strict=True)]
+
+    def _opened(self, domain_event: DomainEventProtocol[UUID],
+                stored_event: StoredEvent) -> DomainEventProtocol[UUID]:
         state = domain_event.__dict__
         if SEALED not in state or not self.open_personal:
             return domain_event

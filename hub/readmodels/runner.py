@@ -224,10 +224,9 @@ class Projector:
                     behind: dict[str, tuple[ReadModelProjection, int]]) -> list[tuple[int, str, Any]]:
         """Decode, once, the events of ``batch`` that one of the projections (each with its
         position) still needs."""
-        mapper = self.app.mapper
         wanted = list(behind.values())
-        return [(n.id, n.topic, mapper.to_domain_event(n)) for n in batch
-                if any(n.id > after and p.wants(n.topic) for p, after in wanted)]
+        return self._decoded([n for n in batch
+                              if any(n.id > after and p.wants(n.topic) for p, after in wanted)])
 
     def _swap(self, projection: ReadModelProjection, shadow: ReadModel) -> int:
         live = projection.view
@@ -253,7 +252,12 @@ class Projector:
     def _decode(self, batch: list[Notification],
                 only: ReadModelProjection | None = None) -> list[tuple[int, str, Any]]:
         wanted = [only] if only else list(self.projections.values())
+        return self._decoded([n for n in batch if any(p.wants(n.topic) for p in wanted)])
+
+    def _decoded(self, notifications: list[Notification]) -> list[tuple[int, str, Any]]:
+        """(position, topic, event) of each; the data keys they need read together."""
         mapper = self.app.mapper
-        return [(n.id, n.topic, mapper.to_domain_event(n)) for n in batch
-                if any(p.wants(n.topic) for p in wanted)]
+        many = getattr(mapper, "to_domain_events", None)
+        events = many(notifications) if many else [mapper.to_domain_event(n) for n in notifications]
+        return [(n.id, n.topic, e) for n, e in zip(notifications, events, strict=True)]
 

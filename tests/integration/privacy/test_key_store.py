@@ -131,3 +131,30 @@ def test_linked_subjects_use_their_owners_key_and_go_with_it(people: People) -> 
     assert keys.erased(appointment) and keys.key(appointment) is None
     with pytest.raises(SubjectErased):
         keys.key_or_create(appointment)
+
+
+def test_many_keys_read_together_are_the_keys_read_one_by_one(people: People) -> None:
+    """A rebuild reads a chunk's data keys in one query (``keys``, ``to_domain_events``): the
+    same keys and the same opened (or erased) events as one at a time."""
+    keys = people.key_store
+    alive, erased, linked, unknown = uuid4(), uuid4(), uuid4(), uuid4()
+    keys.key_or_create(alive)
+    keys.key_or_create(erased)
+    keys.link(linked, alive)
+    keys.destroy(erased)
+    subjects = [alive, erased, linked, unknown]
+    assert keys.keys(subjects) == {s: keys.key(s) for s in subjects}
+    assert keys.keys(subjects)[linked] == keys.key(alive) is not None
+    assert keys.keys(subjects, chunk=3) == keys.keys(subjects)
+
+    anne = Person("Anne Hébert", "anne@exemple.ca", "1916-08-01", "fr")
+    gone = Person("Gaston Miron", "gaston@exemple.ca", "1928-01-08", "fr")
+    people.save(anne, gone)
+    keys.destroy(gone.id)
+    people.mapper.forget_all()  # type: ignore[attr-defined]  # as an erasure does
+    stored = people.recorder.select_notifications(start=1, limit=100)
+    one_by_one = [vars(people.mapper.to_domain_event(s)) for s in stored]
+    people.mapper.forget_all()  # type: ignore[attr-defined]
+    together = [vars(e) for e in people.mapper.to_domain_events(stored)]  # type: ignore[attr-defined]
+    assert together == one_by_one
+    assert [e["name"] for e in together] == ["Anne Hébert", ""]
