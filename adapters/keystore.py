@@ -171,9 +171,18 @@ class SqlKeyStore:
         if subject == owner:
             return
         with self.datastore.transaction(commit=True) as cursor:
+            self._before_the_events(cursor)
             cursor.execute(
                 self._sql(f"INSERT INTO {self.links} (subject, owner) VALUES (?, ?) "
                           "ON CONFLICT DO NOTHING"), (subject.hex, owner.hex))
+
+    def _before_the_events(self, cursor: Any) -> None:
+        """A key or link is written just before the events sealed with it, whose commit is
+        synchronous: WAL is flushed in order, so that flush makes this row durable too, and
+        its own commit need not wait for the disk (PostgreSQL; one fsync per booking saved
+        for each). Should the events' transaction fail, the row is unused, never harmful."""
+        if self.postgres:
+            cursor.execute("SET LOCAL synchronous_commit = off")
 
     def _sql(self, sql: str) -> str:
         return sql.replace("?", "%s") if self.postgres else sql
@@ -220,6 +229,7 @@ class SqlKeyStore:
         if not exists:
             fresh = new_data_key()
             with self.datastore.transaction(commit=True) as cursor:
+                self._before_the_events(cursor)
                 cursor.execute(
                     self._sql(f"INSERT INTO {self.table} (subject, wrapped_key, created_at) "
                               "VALUES (?, ?, ?) ON CONFLICT DO NOTHING"),
