@@ -232,10 +232,13 @@ class SqlKeyStore:
                 self._before_the_events(cursor)
                 cursor.execute(
                     self._sql(f"INSERT INTO {self.table} (subject, wrapped_key, created_at) "
-                              "VALUES (?, ?, ?) ON CONFLICT DO NOTHING"),
+                              "VALUES (?, ?, ?) ON CONFLICT DO NOTHING RETURNING subject"),
                     (owner.hex, self.wrapper.wrap(owner, fresh), _now()),
                 )
-            owner, exists, wrapped = self._row(subject)  # a racing writer's key wins, if any
+                written = cursor.fetchone() is not None
+            if written:  # ours is the key (no second read)
+                return fresh
+            owner, exists, wrapped = self._row(subject)  # a racing writer's key won
         if wrapped is None:
             raise SubjectErased(f"the personal data of {owner} was erased", id=str(owner))
         return self.wrapper.unwrap(owner, wrapped)
