@@ -1,16 +1,25 @@
-"""Appointment (S3): a patient's place in a slot, for a service, from a source."""
+"""Appointment (S3): a patient's place in a slot, for a service, from a source.
+
+It keeps what its booking carried about the patient (name as given, contacts): a booking
+never changes the patient record (CONTRACT "Patients"), and the appointment's messages go
+to the contacts its booking gave.
+"""
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
 
 from aggregates.errors import Conflict, InvalidValue
+from aggregates.patient import CONTACT_FIELDS
 from aggregates.reorientation import Referral, check_referral, reservation
 from aggregates.values import AttendanceStatus, Language, Source, choice
+
+#: What an appointment keeps of its booking's patient: the name as given and the contacts.
+GIVEN_FIELDS = ("first_name", "last_name", "birth_date", *CONTACT_FIELDS)
 
 
 class AppointmentClosed(Conflict):
@@ -48,11 +57,16 @@ class Appointment(Aggregate):
         identifiers: list[dict[str, str]] | None = None,
         through: str | None = None,
         referral: Referral | None = None,
+        as_given: dict[str, Any] | None = None,
+        account_id: UUID | None = None,
+        booked_by: str | None = None,
     ) -> Appointment:
         """``through``: the 811 or reorientation channel (R2); a reorientation carries a
-        ``referral`` for the receiving clinic."""
+        ``referral`` for the receiving clinic. ``as_given``: the patient as the booking gave
+        it; ``booked_by``: the token subject."""
         through = reservation(through)
         check_referral(through, referral)
+        given = {k: v for k, v in (as_given or {}).items() if k in GIVEN_FIELDS and v is not None}
         return cls(
             clinic_id=clinic_id,
             slot_id=slot_id,
@@ -67,6 +81,9 @@ class Appointment(Aggregate):
             identifiers=list(identifiers or []),
             through=through,
             referral=referral.as_dict() if referral else None,
+            as_given=given,
+            account_id=account_id,
+            booked_by=booked_by,
         )
 
     @event("Booked")
@@ -85,6 +102,9 @@ class Appointment(Aggregate):
         identifiers: list[dict[str, str]],
         through: str | None = None,
         referral: dict[str, str | None] | None = None,
+        as_given: dict[str, Any] | None = None,
+        account_id: UUID | None = None,
+        booked_by: str | None = None,
     ) -> None:
         self.clinic_id = clinic_id
         self.slot_id = slot_id
@@ -99,6 +119,9 @@ class Appointment(Aggregate):
         self.identifiers = list(identifiers)
         self.through = through
         self.referral = referral
+        self.as_given = dict(as_given or {})
+        self.account_id = account_id
+        self.booked_by = booked_by
         self.status = AttendanceStatus.UNDEFINED.value
         self.cancelled = False
         self.cancel_reason: str | None = None
@@ -107,6 +130,23 @@ class Appointment(Aggregate):
     @property
     def active(self) -> bool:
         return not (self.cancelled or self.deleted)
+
+    def message_contacts(self, record: dict[str, str | None]) -> dict[str, str | None]:
+        """Where this appointment's messages go: the contacts its booking carried, or the
+        patient record's (``record``) when the booking carried none."""
+        given = {f: self.as_given.get(f) for f in CONTACT_FIELDS}
+        if any(given.values()):
+            return given
+        return {f: record.get(f) for f in CONTACT_FIELDS}
+
+    def message_name(self, record_name: str) -> str:
+        """The name its messages greet: the one its booking gave when it carried contacts
+        (messages to those contacts never show the record's name), else the record's."""
+        given = " ".join(filter(None, (self.as_given.get("first_name"),
+                                       self.as_given.get("last_name"))))
+        if given and any(self.as_given.get(f) for f in CONTACT_FIELDS):
+            return given
+        return record_name
 
     def require_active(self) -> None:
         if not self.active:

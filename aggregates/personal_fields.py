@@ -73,7 +73,14 @@ PERSONAL_FIELDS = FieldPolicy({
         "identifiers": [], "first_name": "", "last_name": "", "birth_date": None, **_CONTACTS}),
     "aggregates.patient:Patient.DetailsUpdated": PersonalFields({
         "changes": {}, "new_identifiers": []}),
-    "aggregates.appointment:Appointment.Booked": PersonalFields({}, owner="patient_id"),
+    "aggregates.patient:Patient.Corrected": PersonalFields({"changes": {}}),
+    "aggregates.patient:Patient.IdentifiersAdded": PersonalFields({"identifiers": []}),
+    # the name and contacts the booking carried (CONTRACT "Patients"), the patient's data
+    "aggregates.appointment:Appointment.Booked": PersonalFields({"as_given": {}},
+                                                                owner="patient_id"),
+    # the account's sign-in e-mail is its holder's (seed 001)
+    "aggregates.account:Account.Opened": PersonalFields({"email": ""},
+                                                        subject="holder_patient_id"),
     "aggregates.notification:Notification.Planned": PersonalFields(
         {"address": "", "details.patient_name": ""}, subject="appointment_id"),
     "aggregates.notification:AppointmentCommunication.MessageSent": PersonalFields(

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 from uuid import UUID
 
 from eventsourcing.domain import Aggregate
@@ -60,11 +61,13 @@ def book_second_dose(
     now: datetime,
     source: str = "citizen",
     language: str | None = None,
+    as_given: dict[str, Any] | None = None,
 ) -> SecondDoseBooking:
     """Book the 2nd dose after ``first`` in ``slot``; cancel ``current`` if it is active.
 
     ``current`` is the appointment the course names for dose 2 (and ``current_slot`` its
-    slot); ``product`` is the wanted product (V4), by default the 1st dose's.
+    slot); ``product`` is the wanted product (V4), by default the 1st dose's; ``as_given``:
+    the name and contacts the booking carried (kept with the new appointment).
     """
     if course.appointment_for(1) != first.id or first.patient_id != course.patient_id:
         raise InvalidValue("that 1st dose is not this patient's", field="first_dose_id")
@@ -96,6 +99,7 @@ def book_second_dose(
         source=source,
         product=slot_product,
         language=language,
+        as_given=as_given,
     )
     slot.reserve(appointment.id, service_id, slot_product, online=source in ("portal", "citizen"))
     appointment.record_dose(2, first.id)

@@ -91,6 +91,32 @@ def normalise_nam(nam: str) -> str:
     return cleaned
 
 
+class NamBirthDateMismatch(InvalidValue):
+    """The birth date disagrees with the NAM's YYMMDD digits."""
+
+    code = "nam_birth_date_mismatch"
+
+
+def require_nam_matches_birth_date(nam: str, birth_date: date | str) -> None:
+    """Refuse a birth date other than the one the NAM encodes (YYMMDD, month + 50 for women).
+
+    The NAM holds only the year's last two digits, so 1925 and 2025 both match ``25``.
+    """
+    if isinstance(birth_date, str):
+        birth_date = date.fromisoformat(birth_date)
+    year, month, day = int(nam[4:6]), int(nam[6:8]), int(nam[8:10])
+    if (
+        birth_date.year % 100 != year
+        or birth_date.month not in (month, month - 50)
+        or birth_date.day != day
+    ):
+        raise NamBirthDateMismatch(
+            "the birth date does not match the NAM (its digits 1-6 are the birth date YYMMDD, "
+            "month + 50 for women): correct the NAM or the birth date",
+            field="birth_date",
+        )
+
+
 def mask_nam(nam: str | None) -> str:
     """Hide all but the last four characters of a NAM."""
     if not nam:

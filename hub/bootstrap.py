@@ -32,6 +32,8 @@ from aggregates.doses import DoseIntervals
 from aggregates.eligibility import TargetGroup
 from hub.access.sessions import ClientThrottle, Sessions
 from hub.access.users import Passwords, Users
+from hub.accounts.service import Accounts
+from hub.accounts.staff import StaffEmailIndex
 from hub.follow import LogReader
 from hub.logging import configure_logging
 from hub.notifications.center import NotificationCenter
@@ -308,3 +310,6 @@ def vaccination(app: Scheduling, settings: Settings | None = None,
         self_service=SelfService(app, records, channels_from(settings) if channels is None else channels,
                                  policy),
     )
+def accounts_service(app: Scheduling) -> Accounts:
+    """Citizen accounts (A1–A6) on ``app``; staff e-mails from the users it knows (A6)."""
+    return Accounts(app, StaffEmailIndex(app))

@@ -12,6 +12,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from aggregates.account_icons import NO_ACCOUNT, AccountIcons, account_icons
 from projections.audit import as_item
 from projections.readmodel import ReadModel
 from projections.tables import Row, instant, parse_instant
@@ -23,7 +24,9 @@ _SUIVI_SELECT = """
 SELECT a.*, p.first_name, p.last_name, p.nam_masked, s.name AS service_name,
        r.name AS professional_name, c.name AS clinic_name,
        m.status AS confirmation_status, m.channel AS confirmation_channel,
-       m.address AS confirmation_address, m.at AS confirmation_at, d.dose
+       m.address AS confirmation_address, m.at AS confirmation_at, d.dose,
+       x.account_id AS account_id, ac.holder_patient_id AS account_holder,
+       ac.identity AS account_identified, ac.members AS account_members
 FROM {suivi_appointments} a
 LEFT JOIN {suivi_patients} p ON p.patient_id = a.patient_id
 LEFT JOIN {suivi_services} s ON s.service_id = a.service_id
@@ -31,6 +34,8 @@ LEFT JOIN {suivi_professionals} r ON r.professional_id = a.professional_id
 LEFT JOIN {suivi_clinics} c ON c.clinic_id = a.clinic_id
 LEFT JOIN {suivi_communications} m ON m.appointment_id = a.appointment_id
 LEFT JOIN {suivi_doses} d ON d.appointment_id = a.appointment_id
+LEFT JOIN {suivi_appointment_accounts} x ON x.appointment_id = a.appointment_id
+LEFT JOIN {suivi_accounts} ac ON ac.account_id = x.account_id
 """
 
 
@@ -117,11 +122,21 @@ def suivi_item(row: Row, zone: ZoneInfo) -> dict[str, Any]:
         "status": "cancelled" if row["cancelled"] else row["status"],
         "attendance": row["status"], "cancelled": bool(row["cancelled"]),
         "source": row["source"], "dose": row.get("dose"), "confirmation": confirmation,
-        "account": {"identity": row["account_identity"],
-                    "association": row["account_association"]},
+        "account": _account_icons(row).as_dict(),
         "through": row.get("through"),
         "referral": json.loads(row["referral"]) if row.get("referral") else None,
     }
+
+
+def _account_icons(row: Row) -> AccountIcons:
+    """Seed 001 §3.5, from the appointment's account as the read model has it."""
+    if not row.get("account_holder"):
+        return NO_ACCOUNT
+    members = json.loads(row.get("account_members") or "{}")
+    return account_icons(
+        has_account=True, identity_validated=bool(row.get("account_identified")),
+        patient_is_holder=row["account_holder"] == row["patient_id"],
+        association_validated=bool(members.get(row["patient_id"])))
 
 
 def availability(model: ReadModel, start: datetime, end: datetime, online: bool,

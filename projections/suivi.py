@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from aggregates.account import Account
 from aggregates.appointment import Appointment
 from aggregates.clinic import Clinic
 from aggregates.notification import AppointmentCommunication
@@ -31,6 +32,8 @@ APPOINTMENTS = "suivi_appointments"
 PATIENTS = "suivi_patients"
 COMMUNICATIONS = "suivi_communications"
 DOSES = "suivi_doses"
+ACCOUNTS = "suivi_accounts"
+APPOINTMENT_ACCOUNTS = "suivi_appointment_accounts"
 
 
 
@@ -58,6 +61,11 @@ class SuiviProjection(ReadModelProjection):
         Table(COMMUNICATIONS, (("communication_id", TEXT), ("appointment_id", TEXT), ("status", TEXT),
                                ("channel", TEXT), ("address", TEXT), ("at", TEXT)),
               ("communication_id",), (("appointment_id",),)),
+        # citizen accounts (seed 001): the icons are computed when read (account_icons)
+        Table(ACCOUNTS, (("account_id", TEXT), ("holder_patient_id", TEXT), ("identity", INT),
+                         ("members", TEXT)), ("account_id",)),
+        Table(APPOINTMENT_ACCOUNTS, (("appointment_id", TEXT), ("account_id", TEXT)),
+              ("appointment_id",)),
     )
 
     # -- names ---------------------------------------------------------------------
@@ -108,6 +116,19 @@ class SuiviProjection(ReadModelProjection):
         for appointment in changes.where(APPOINTMENTS, "patient_id", patient_id):
             for row in changes.where(COMMUNICATIONS, "appointment_id", appointment["appointment_id"]):
                 changes.update(COMMUNICATIONS, row["communication_id"], address=None)
+    @handles(event_of(Patient, "Corrected"), reads=PATIENTS)
+    def patient_corrected(self, e: Any, position: int, changes: Changes) -> None:
+        fields = {k: e.changes[k] for k in ("first_name", "last_name") if k in e.changes}
+        if e.changes.get("nam"):
+            fields["nam_masked"] = mask_nam(e.changes["nam"])
+        if fields:
+            changes.update(PATIENTS, str(e.originator_id), **fields)
+
+    @handles(event_of(Patient, "IdentifiersAdded"), reads=PATIENTS)
+    def patient_identified(self, e: Any, position: int, changes: Changes) -> None:
+        nam = _masked(e.identifiers)
+        if nam:
+            changes.update(PATIENTS, str(e.originator_id), nam_masked=nam)
 
     # -- appointments --------------------------------------------------------------
     @handles(event_of(Appointment, "Booked"))
@@ -122,6 +143,46 @@ class SuiviProjection(ReadModelProjection):
             "through": getattr(e, "through", None),
             "referral": json.dumps(e.referral, ensure_ascii=False) if getattr(e, "referral", None) else None,
         })
+        account_id = getattr(e, "account_id", None)
+        if account_id is not None:
+            changes.put(APPOINTMENT_ACCOUNTS, {"appointment_id": str(e.originator_id),
+                                               "account_id": str(account_id)})
+
+    # -- citizen accounts ----------------------------------------------------------------
+    @handles(event_of(Account, "Opened"))
+    def account_opened(self, e: Any, position: int, changes: Changes) -> None:
+        changes.put(ACCOUNTS, {"account_id": str(e.originator_id),
+                               "holder_patient_id": str(e.holder_patient_id), "identity": 0,
+                               "members": "{}"})
+
+    @handles(event_of(Account, "HolderIdentified"), reads=ACCOUNTS)
+    def holder_identified(self, e: Any, position: int, changes: Changes) -> None:
+        changes.update(ACCOUNTS, str(e.originator_id), identity=1)
+
+    @handles(event_of(Account, "AssociationRequested"), event_of(Account, "MemberDetailsChanged"),
+             reads=ACCOUNTS)
+    def association_red(self, e: Any, position: int, changes: Changes) -> None:
+        self._member(changes, e, False)
+
+    @handles(event_of(Account, "AssociationValidated"), reads=ACCOUNTS)
+    def association_green(self, e: Any, position: int, changes: Changes) -> None:
+        self._member(changes, e, True)
+
+    @handles(event_of(Account, "HolderDetailsChanged"), reads=ACCOUNTS)
+    def holder_changed(self, e: Any, position: int, changes: Changes) -> None:
+        row = changes.get(ACCOUNTS, str(e.originator_id))
+        if row is not None:
+            members = dict.fromkeys(json.loads(row["members"]), False)
+            changes.update(ACCOUNTS, str(e.originator_id), identity=0,
+                           members=json.dumps(members, sort_keys=True))
+
+    @staticmethod
+    def _member(changes: Changes, e: Any, validated: bool) -> None:
+        row = changes.get(ACCOUNTS, str(e.originator_id))
+        if row is not None:
+            members = json.loads(row["members"])
+            members[str(e.patient_id)] = validated
+            changes.update(ACCOUNTS, str(e.originator_id), members=json.dumps(members, sort_keys=True))
 
     @handles(event_of(Appointment, "Rescheduled"), reads=APPOINTMENTS)
     def rescheduled(self, e: Any, position: int, changes: Changes) -> None:

@@ -68,12 +68,12 @@ class FhirBooking:
             raise FhirError(422, "required", "every Appointment.identifier needs a system and a value",
                             code="invalid_value")
         written = self.app.book(slot.id, service_id, patient, scope.source, language, identifiers)
-        return self.server.appointment(self.app.load(Appointment, written.id, "appointment")), True
+        return self.server.appointment(self.app.load(Appointment, written.id, "appointment"), scope), True
 
     def cancel(self, appointment_id: str, reason: str | None, scope: Scope) -> dict[str, Any]:
         appointment = self._appointment(appointment_id, scope)
         self.app.cancel(appointment.id, reason)
-        return self.server.appointment(self.app.load(Appointment, appointment.id, "appointment"))
+        return self.server.appointment(self.app.load(Appointment, appointment.id, "appointment"), scope)
 
     def update(self, appointment_id: str, body: Any, scope: Scope) -> dict[str, Any]:
         """PUT: cancel (status cancelled), delete (entered-in-error), move (another slot) or
@@ -102,7 +102,7 @@ class FhirBooking:
             raise FhirError(422, "business-rule",
                             f"status {status!r} cannot be set here; use booked, arrived, noshow, "
                             "cancelled or entered-in-error", code="invalid_value")
-        return self.server.appointment(self.app.load(Appointment, appointment.id, "appointment"))
+        return self.server.appointment(self.app.load(Appointment, appointment.id, "appointment"), scope)
 
     # -- helpers ---------------------------------------------------------------------
     def _existing(self, condition: str, scope: Scope) -> dict[str, Any] | None:
@@ -110,11 +110,11 @@ class FhirBooking:
         if name.strip() != "identifier" or not value:
             raise FhirError(400, "invalid", "If-None-Exist must be identifier=system|value",
                             code="invalid_value")
-        found = self.server.reads.appointments(scope.clinic_ids, token(value.strip()))
+        found = self.server.reads.appointments(scope.appointments, token(value.strip()))
         if len(found) > 1:
             raise FhirError(412, "duplicate", "If-None-Exist matches more than one appointment",
                             code="precondition_failed")
-        return self.server.appointment(found[0]) if found else None
+        return self.server.appointment(found[0], scope) if found else None
 
     def _appointment(self, appointment_id: str, scope: Scope) -> Appointment:
         self.server.read("Appointment", appointment_id, scope)  # 404 outside the scope

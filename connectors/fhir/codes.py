@@ -36,6 +36,9 @@ EXT_DURATION = f"{HUB}/StructureDefinition/service-duration"
 EXT_ONLINE = f"{HUB}/StructureDefinition/online-booking"
 EXT_CANCELLATION_DELAY = f"{HUB}/StructureDefinition/cancellation-delay"
 EXT_SLOT_LOCKED = f"{HUB}/StructureDefinition/slot-locked"
+#: citizen-account icons of an Appointment (seed 001 §3.5): sub-extensions identity and
+#: association, each valueCode grey | red | green
+EXT_CITIZEN_ACCOUNT = f"{HUB}/StructureDefinition/citizen-account"
 BOOKING_DEEP_LINK = f"{SMART}/StructureDefinition/booking-deep-link"
 BOOKING_PHONE = f"{SMART}/StructureDefinition/booking-phone"
 SLOT_CAPACITY = f"{SMART}/StructureDefinition/slot-capacity"

@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from aggregates.account_icons import NO_ACCOUNT, AccountIcons
 from aggregates.appointment import Appointment
 from aggregates.clinic import Clinic
 from aggregates.patient import Patient
@@ -176,8 +177,11 @@ def emr_participant(named: dict[str, str]) -> Resource:
 
 
 def appointment(
-    appointment_: Appointment, service: Service | None, patient: Patient | None
+    appointment_: Appointment, service: Service | None, patient: Patient | None,
+    record: bool = True, icons: AccountIcons = NO_ACCOUNT,
 ) -> Resource:
+    """``record`` False: the patient's name as the booking gave it instead of the record's;
+    ``icons``: the citizen-account icons, as an extension."""
     if appointment_.deleted:
         status = "entered-in-error"
     elif appointment_.cancelled:
@@ -191,8 +195,11 @@ def appointment(
         elif patient.identifiers:
             first = patient.identifiers[0]
             patient_actor["identifier"] = {"system": first["system"], "value": first["value"]}
-        if patient.name:
-            patient_actor["display"] = patient.name
+        given = " ".join(filter(None, (appointment_.as_given.get("first_name"),
+                                       appointment_.as_given.get("last_name"))))
+        display = patient.name if record else given
+        if display:
+            patient_actor["display"] = display
     resource: Resource = {
         "resourceType": "Appointment",
         "id": str(appointment_.id),
@@ -216,10 +223,12 @@ def appointment(
         resource["serviceType"] = [service_concept(service)]
     if appointment_.cancelled and appointment_.cancel_reason:
         resource["cancelationReason"] = {"text": appointment_.cancel_reason}
+    resource["extension"] = [{"url": codes.EXT_CITIZEN_ACCOUNT, "extension": [
+        {"url": "identity", "valueCode": icons.identity.value},
+        {"url": "association", "valueCode": icons.association.value}]}]
     if appointment_.product:
-        resource["extension"] = [
-            {"url": codes.VACCINE_PRODUCT, "valueCoding": codes.product_coding(appointment_.product)}
-        ]
+        resource["extension"].append(
+            {"url": codes.VACCINE_PRODUCT, "valueCoding": codes.product_coding(appointment_.product)})
     return resource
 
 

@@ -13,6 +13,8 @@ from typing import Any
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
+from aggregates.account import Account
+from aggregates.account_icons import NO_ACCOUNT
 from aggregates.appointment import Appointment
 from aggregates.clinic import Clinic
 from aggregates.errors import InvalidValue
@@ -23,6 +25,7 @@ from aggregates.slot import Slot
 from connectors.fhir import codes, resources
 from connectors.fhir.outcome import FhirError
 from connectors.fhir.search import Query, date_range, reference_id, searchset, token, uuid_of
+from hub.access.visibility import Viewer
 from hub.scheduling.reads import StoreReads
 from hub.scheduling.service import Scheduling
 from projections.tables import parse_instant
@@ -45,9 +48,15 @@ class Scope:
     clinic_ids: frozenset[UUID] | None
     online: bool = False
     source: str = "admin"
+    #: which appointments it sees (``hub.access.visibility``); default: those of its clinics
+    viewer: Viewer | None = None
 
     def sees(self, clinic_id: UUID) -> bool:
         return self.clinic_ids is None or clinic_id in self.clinic_ids
+
+    @property
+    def appointments(self) -> Viewer:
+        return self.viewer or Viewer(self.clinic_ids)
 
 
 @dataclass(frozen=True)
@@ -131,6 +140,8 @@ class FhirServer:
         clinic_id = aggregate.id if isinstance(aggregate, Clinic) else aggregate.clinic_id
         if not scope.sees(clinic_id):
             return None
+        if isinstance(aggregate, Appointment) and not scope.appointments.appointment(aggregate):
+            return None
         if resource_type == "HealthcareService" and scope.online and not aggregate.online:
             return None
         if resource_type == "Slot":
@@ -138,6 +149,8 @@ class FhirServer:
             if scope.online and not self._published(aggregate, services):
                 return None
             return resources.slot(aggregate, services, scope.online)
+        if resource_type == "Appointment":
+            return self.appointment(aggregate, scope)
         return self._render(resource_type, aggregate)
 
     def _render(self, resource_type: str, aggregate: Any) -> dict[str, Any]:
@@ -147,14 +160,19 @@ class FhirServer:
             return resources.practitioner(aggregate)
         if resource_type == "Schedule":
             return resources.schedule(aggregate)
-        if resource_type == "HealthcareService":
-            return resources.healthcare_service(aggregate)
-        return self.appointment(aggregate)
+        return resources.healthcare_service(aggregate)
 
-    def appointment(self, appointment: Appointment) -> dict[str, Any]:
+    def appointment(self, appointment: Appointment, scope: Scope) -> dict[str, Any]:
+        """The Appointment as ``scope`` may see it: a portal gets the patient as it gave it
+        (the NAM it sent, the name as given), never the hub's record."""
         service: Service = self.app.repository.get(appointment.service_id, deepcopy_from_cache=False)
         patient = self.reads.patient(appointment.patient_id)
-        return resources.appointment(appointment, service, patient)
+        icons = NO_ACCOUNT
+        if appointment.account_id is not None:
+            account = self.app.load(Account, appointment.account_id, "account")
+            icons = account.icons_for(appointment.patient_id)
+        return resources.appointment(appointment, service, patient,
+                                     record=scope.appointments.reads_patients, icons=icons)
 
     # -- search ----------------------------------------------------------------------
     def search(self, resource_type: str, query: Query, scope: Scope, base: str) -> dict[str, Any]:
@@ -232,10 +250,10 @@ class FhirServer:
                 return []
             patient_id = patient.id
         found = self.reads.appointments(
-            scope.clinic_ids, token(identifier) if identifier else None, patient_id)
+            scope.appointments, token(identifier) if identifier else None, patient_id)
         low, high = date_range(query.values("date"), self.zone, "date")
         found = [a for a in found if (low is None or a.start >= low) and (high is None or a.start < high)]
-        rendered = [self.appointment(a) for a in found]
+        rendered = [self.appointment(a, scope) for a in found]
         statuses = set(query.values("status"))
         return [r for r in rendered if not statuses or r["status"] in statuses]
 

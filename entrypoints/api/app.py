@@ -18,6 +18,7 @@ from entrypoints.api.idempotency import Idempotency
 from entrypoints.api.openapi import install_openapi
 from entrypoints.api.readmodels import start_projections
 from entrypoints.api.routes import (
+    accounts,
     appointments,
     availability,
     clinics,
@@ -42,7 +43,14 @@ from entrypoints.api.routes import (
 )
 from entrypoints.api.services import ApiServices
 from hub.access.users import Passwords
-from hub.bootstrap import bootstrap, notification_center, outbound_client, setting_up, user_access
+from hub.bootstrap import (
+    accounts_service,
+    bootstrap,
+    notification_center,
+    outbound_client,
+    setting_up,
+    user_access,
+)
 from hub.bootstrap import vaccination as vaccination_services
 from hub.imports.service import Imports
 from hub.scheduling.service import Scheduling
@@ -53,7 +61,7 @@ from hub.setup.service import ClinicSetups
 ROUTERS = tuple(module.router for module in (
     health, clinics, hl7, imports, feeds, fhir, notifications, suivi, availability, events,
     professionals, services, slots, appointments, patients, setups, vaccination, users,
-    sessions, privacy, tokens,
+    sessions, privacy, tokens, accounts,
 )) + (setups.clinic_logo_router,)
 
 #: Where /docs and /redoc find their scripts and styles (served by the hub).
@@ -98,6 +106,7 @@ def create_app(scheduling: Scheduling | None = None, settings: Settings | None =
                 users=user_access(application, settings, passwords),
                 outbound=outbound_client(settings),
                 phi_reads=phi_reads_for(application.recorder),
+                accounts=accounts_service(application),
             )
         services.imports.resume_running()  # imports interrupted by a stop run again
         app.state.services = services

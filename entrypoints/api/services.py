@@ -10,6 +10,7 @@ from adapters.outbound import OutboundClient
 from adapters.phireads import MemoryPhiReads, PhiReads
 from hub.access.sessions import TOKEN_PREFIX as SESSION_TOKEN_PREFIX
 from hub.access.tokens import Principal, authenticate, expired_at
+from hub.accounts.service import Accounts
 from hub.bootstrap import UserAccess, point_in_time
 from hub.imports.service import Imports
 from hub.notifications.center import NotificationCenter
@@ -35,6 +36,7 @@ class ApiServices:
     setups: ClinicSetups
     vaccination: Vaccination
     users: UserAccess
+    accounts: Accounts
     #: Fetches the URLs callers give (feeds), under the SSRF rules of the settings.
     outbound: OutboundClient = field(default_factory=OutboundClient)
     #: Who read which patient's personal data (``GET /v1/phi-reads``).

@@ -14,6 +14,7 @@ from aggregates.errors import DomainError
 from aggregates.slot import Slot
 from entrypoints.cli import serve
 from entrypoints.cli.projections import suivi_table
+from entrypoints.demo.accounts import family_account
 from entrypoints.demo.directory import create_demo_clinic
 from entrypoints.demo.notifications import show_delivery
 from entrypoints.demo.second_dose import second_dose_campaign
@@ -107,6 +108,7 @@ def build_day(app: Scheduling, zone: ZoneInfo, rng: random.Random) -> tuple[UUID
     for appointment_id in still_booked[:7]:
         app.set_status(appointment_id, "present")
     app.set_status(still_booked[7], "absent")
+    family_account(app, clinic_id, gp, consult, datetime.combine(day, time(0), zone), zone, runs)
     emr_day(app, clinic_id, datetime.combine(day, time(0), zone), zone)  # EMR agenda as HL7 SIU
     return clinic_id, datetime.combine(day, time(0), zone)
 

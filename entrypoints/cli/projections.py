@@ -161,7 +161,7 @@ def suivi_table(app: object, settings: Settings, clinic_id: object, day: date) -
         "time": i["time"], "patient": i["patient_name"], "nam": i["nam"], "service": i["service"] or "",
         "product": i["product"] or "", "professional": i["professional"] or "", "source": i["source"],
         "status": i["status"], "confirmation": _confirmation(i["confirmation"]),
-        "account": i["account"]["identity"],
+        "account": f"{i['account']['identity']}/{i['account']['association']}",
     } for i in items]
 
 

@@ -111,13 +111,15 @@ def write_history(
         if patients and rng.random() < 0.35:
             known = rng.choice(patients)
             if rng.random() < 0.3:
-                known.update([], {"email": f"p{rng.randrange(10**9)}@exemple.ca"}, today)
+                known.correct({"email": f"p{rng.randrange(10**9)}@exemple.ca"}, today)
             return [known]
         n = next_patient
         next_patient += 1
-        ids = [identifier(NAM_SYSTEM, nam_for(n))]
+        nam = nam_for(n)
+        ids = [identifier(NAM_SYSTEM, nam)]
         details: dict[str, Any] = {"first_name": FIRST[n % len(FIRST)], "last_name": LAST[n % len(LAST)],
-                                   "birth_date": "1980-01-01", "language": "fr",
+                                   "birth_date": f"19{nam[4:6]}-{nam[6:8]}-{nam[8:10]}",
+                                   "language": "fr",
                                    "email": f"p{n}@exemple.ca"}
         patient = Patient.register(ids, details, today)
         patients.append(patient)

@@ -6,7 +6,8 @@ happened. ``--clinic`` keeps the events of the clinic and of what belongs to it:
 belongs to the clinic its first event names (``clinic_id``: professionals, services, slots,
 appointments, EMR feeds, imports), or to the clinic of the appointment it names
 (``appointment_id``: notifications). Patient records are shared by every clinic where the
-patient has an appointment, so they appear only in an export without ``--clinic``.
+patient has an appointment, so they appear only in an export without ``--clinic``; so do
+their indexes (the clinics of a patient) and citizen accounts, which span clinics too.
 """
 
 from __future__ import annotations
@@ -19,6 +20,9 @@ from uuid import UUID
 
 from hub.follow import LogReader
 from projections.eventlog import EventRecord, describe, to_jsonable
+
+#: Aggregate types no single clinic owns (the ``patient`` and ``account`` modules).
+SHARED = frozenset({"patient", "account"})
 
 #: The columns of an exported row, in order.
 FIELDS = ("position", "time", "who", "role", "source", "clinic_id", "aggregate_type",
@@ -71,6 +75,8 @@ class AuditExport:
         if owner is not None:
             return owner
         data = record.data if isinstance(record.data, dict) else {}
+        if record.aggregate_type in SHARED:
+            return None
         if record.aggregate_type == "clinic":
             owner = record.aggregate_id
         elif (clinic := as_uuid(data.get("clinic_id"))) is not None:

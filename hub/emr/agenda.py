@@ -20,6 +20,7 @@ from aggregates.errors import InvalidValue, NotFound
 from aggregates.professional import Professional
 from aggregates.service import Service
 from aggregates.slot import Slot
+from hub.actor import current_actor
 from hub.emr.changes import (
     HUB_SYSTEM,
     AgendaChanges,
@@ -100,15 +101,18 @@ class EmrAgenda:
         service = batch.service(m, start, end)
         named = batch.resources(m)
         slot = batch.slot_for(professional, service, start, end)
-        patient_id = batch.patient(m)
+        patient = batch.patient(m)
         appointment = Appointment.book(
             clinic_id=batch.clinic_id, slot_id=slot.id, professional_id=professional.id,
-            start=slot.start, end=slot.end, service_id=service.id, patient_id=patient_id,
+            start=slot.start, end=slot.end, service_id=service.id, patient_id=patient.patient.id,
             source="emr", product=service.product, identifiers=own_identifiers(m),
+            as_given=patient.as_given, booked_by=current_actor().subject,
         )
         slot.reserve(appointment.id, service.id, service.product, online=False)
         appointment.link_resources(named)
         batch.add(appointment)
+        batch.add(*self.app.patients.note_clinic(patient.patient.id, batch.clinic_id),
+                  created=False)
         batch.index(appointment, own_identifiers(m), known_new=True)
         return f"appointment {appointment.id} booked", {"appointment_id": str(appointment.id),
                                                         "slot_id": str(slot.id)}
@@ -173,7 +177,7 @@ class EmrAgenda:
         appointment.require_active()
         effects: dict[str, Any] = {"appointment_id": str(appointment.id)}
         changes: list[str] = []
-        if m.patient is not None and batch.patient(m) != appointment.patient_id:
+        if m.patient is not None and batch.patient(m).patient.id != appointment.patient_id:
             raise InvalidValue("PID names another patient than the appointment's", field="PID")
         start = m.start or appointment.start
         end = m.end or (start + (appointment.end - appointment.start))

@@ -32,6 +32,7 @@ from aggregates.professional import Professional
 from aggregates.service import Service
 from aggregates.slot import Slot
 from hub.imports.service import imported_id
+from hub.scheduling.patients import Matched
 
 if TYPE_CHECKING:
     from hub.scheduling.service import Scheduling
@@ -210,11 +211,12 @@ class AgendaChanges:
         self.add(slot)
         return slot
 
-    def patient(self, m: EmrMessage) -> UUID:
-        # its index entries were read with the message (``prefetch_message``): no query here
-        aggregates = self.app.patients.register_or_update(dict(m.patient or {}))
-        self.add(*aggregates, created=False)
-        return aggregates[0].id
+    def patient(self, m: EmrMessage) -> Matched:
+        """The PID's patient (a known one unchanged; the EMR's identifiers added). Its index
+        entries were read with the message (``prefetch_message``)."""
+        matched = self.app.patients.match(dict(m.patient or {}), by_emr=True)
+        self.add(*matched.changed, created=False)
+        return matched
 
     def professional(self, m: EmrMessage) -> Professional:
         if m.professionals:

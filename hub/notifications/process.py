@@ -124,14 +124,15 @@ class NotificationProcess:
         language = appointment.language or patient.language or "fr"
         decision = plan(Situation(
             trigger=trigger, now=now, start=appointment.start, category=service.category,
-            professional_type=professional.type, contacts=Contacts(**patient.contacts()),
+            professional_type=professional.type,
+            contacts=Contacts(**appointment.message_contacts(patient.contacts())),
             language=language, zone=self.zone,
             portal_notifies_itself=self._portal_notifies(communication.booked_by, appointment.source,
                                                           appointment.identifiers),
             was_cancelled=bool(getattr(event, "was_cancelled", False)),
         ))
         details = {
-            "patient_name": patient.name, "clinic_name": clinic.name, "clinic_phone": clinic.phone,
+            "patient_name": appointment.message_name(patient.name), "clinic_name": clinic.name, "clinic_phone": clinic.phone,
             "clinic_address": format_address(clinic.address), "professional_name": professional.name,
             "service_name": service.name, "category": service.category,
             "start": appointment.start.isoformat(), "end": appointment.end.isoformat(),

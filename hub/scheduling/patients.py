@@ -1,17 +1,45 @@
-"""Patient registration at booking time (S5): find by identifier, create or update."""
+"""Patients at booking time and their corrections (S5, T1; CONTRACT "Patients").
+
+A booking finds the patient by NAM (or another identifier) and registers one the hub does not
+know; it never changes a known record. What it carried (name as given, contacts) goes on the
+appointment. Only an EMR adds the identifiers it knows a patient by. The record changes by a
+correction, which keeps the NAM index in step.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+from datetime import date
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 from eventsourcing.domain import Aggregate
 
-from aggregates.patient import NAM_SYSTEM, Patient, PatientIdentifier, identifier
+from aggregates.account import AccountMembership, membership_id
+from aggregates.errors import InvalidValue
+from aggregates.patient import (
+    NAM_SYSTEM,
+    Patient,
+    PatientClinics,
+    PatientIdentifier,
+    clinics_index_id,
+    identifier,
+)
 from aggregates.pseudonyms import digest_index_id, identifier_digest
+from aggregates.values import require_nam_matches_birth_date, require_past_date
+from hub.scheduling.reads import StoreReads
 
 if TYPE_CHECKING:
     from hub.application import HubApplication
+
+
+@dataclass
+class Matched:
+    """The booking's patient, the aggregates to save with the booking, and what it carried."""
+
+    patient: Patient
+    changed: list[Aggregate] = field(default_factory=list)
+    as_given: dict[str, Any] = field(default_factory=dict)
 
 
 class PatientRegistry:
@@ -42,10 +70,11 @@ class PatientRegistry:
         return found if isinstance(found, PatientIdentifier) else None
 
     def find(self, identifiers: list[dict[str, str]]) -> Patient | None:
-        """The live patient one of the identifiers names (an erased one is no match)."""
+        """The live patient one of the identifiers names (an erased one, or an identifier a
+        correction released, is no match)."""
         for ident in identifiers:
             entry = self.entry(ident)
-            if entry is not None:
+            if entry is not None and entry.patient_id is not None:
                 patient = self.app.load(Patient, entry.patient_id, "patient")
                 if not patient.erased:
                     return patient
@@ -54,24 +83,115 @@ class PatientRegistry:
     def find_by_nam(self, nam: str) -> Patient | None:
         return self.find([identifier(NAM_SYSTEM, nam)])
 
-    def register_or_update(self, patient: dict[str, Any]) -> list[Aggregate]:
-        """Return the patient (first) and any new identifier index entries, unsaved."""
+    def _holder(self, entry: PatientIdentifier) -> UUID | None:
+        """The live patient an index entry names (None when released or erased)."""
+        if entry.patient_id is None:
+            return None
+        if self.app.load(Patient, entry.patient_id, "patient").erased:
+            return None
+        return entry.patient_id
+
+    def _take(self, ident: dict[str, str], patient_id: UUID) -> list[Aggregate]:
+        """The index change giving ``ident`` to ``patient_id``: a new entry, a released one
+        claimed, or one whose patient was erased relinked. Another live patient's entry is
+        refused (``IdentifierInUse``)."""
+        entry = self.entry(ident)
+        if entry is None:
+            return [PatientIdentifier(ident["system"], self.digest(ident), patient_id)]
+        if entry.patient_id == patient_id:
+            return []
+        if entry.patient_id is not None and self._holder(entry) is None:
+            entry.relink(patient_id)  # it named a patient since erased
+        else:
+            entry.claim(patient_id)
+        return [entry]
+
+    def _free(self, ident: dict[str, str]) -> bool:
+        """No live patient holds the identifier."""
+        entry = self.entry(ident)
+        return entry is None or self._holder(entry) is None
+
+    def match(self, patient: dict[str, Any], by_emr: bool = False) -> Matched:
+        """The known patient, unchanged, or a new one registered from what the booking gave.
+
+        A birth date disagreeing with the NAM is refused even for a known NAM. ``by_emr``:
+        the EMR's own identifiers of a known patient are added (never a second NAM)."""
         identifiers = self.identifiers_of(patient)
         details = {k: v for k, v in patient.items() if k not in ("nam", "identifiers")}
         today = self.app.clock().date()
+        nam = next((i["value"] for i in identifiers if i["system"] == NAM_SYSTEM), None)
+        if details.get("birth_date"):
+            birth = require_past_date(_day(details["birth_date"]), "birth_date", today)
+            if nam:
+                require_nam_matches_birth_date(nam, birth)
         known = self.find(identifiers)
         if known is None:
-            defaults = {"first_name": "", "last_name": "", "birth_date": None, "language": "fr"}
-            defaults.update({k: v for k, v in details.items() if v is not None})
-            known = Patient.register(identifiers, defaults, today)
-        else:
-            known.update(identifiers, details, today)
-        index: list[Aggregate] = []
-        for ident in identifiers:
-            entry = self.entry(ident)
-            if entry is None:
-                index.append(PatientIdentifier(ident["system"], self.digest(ident), known.id))
-            elif entry.patient_id != known.id:  # it named a patient since erased
-                entry.relink(known.id)
-                index.append(entry)
-        return [known, *index]
+            fields = {"first_name": "", "last_name": "", "birth_date": None, "language": "fr"}
+            fields.update({k: v for k, v in details.items() if v is not None})
+            known = Patient.register(identifiers, fields, today)
+            index = [a for i in identifiers for a in self._take(i, known.id)]
+            return Matched(known, [known, *index], details)
+        changed: list[Aggregate] = []
+        if by_emr:
+            unindexed = [i for i in identifiers if self._free(i)]
+            if known.add_identifiers(unindexed):
+                changed.append(known)
+            changed += [a for i in unindexed for a in self._take(i, known.id)]
+        return Matched(known, changed, details)
+
+    def clinics(self, patient_id: UUID) -> list[UUID]:
+        """The clinics holding at least one appointment of the patient.
+
+        Patients booked before the index existed have none: their appointments are listed
+        from the store instead (slower, for those only)."""
+        key = clinics_index_id(patient_id)
+        if key not in self.app.repository:
+            booked = StoreReads(self.app).appointments(patient_id=patient_id)
+            return list(dict.fromkeys(a.clinic_id for a in booked))
+        return list(self.app.load(PatientClinics, key, "patient clinics").clinic_ids)
+
+    def note_clinic(self, patient_id: UUID, clinic_id: UUID) -> list[Aggregate]:
+        """The index change to save with a booking of the patient at ``clinic_id``."""
+        key = clinics_index_id(patient_id)
+        if key not in self.app.repository:
+            return [PatientClinics.start(patient_id, clinic_id)]
+        index = self.app.load(PatientClinics, key, "patient clinics")
+        return [index] if index.add(clinic_id) else []
+
+    def accounts(self, patient_id: UUID) -> list[UUID]:
+        """The citizen accounts the patient holds or is associated with."""
+        key = membership_id(patient_id)
+        if key not in self.app.repository:
+            return []
+        return list(self.app.load(AccountMembership, key, "account membership").account_ids)
+
+    def note_account(self, patient_id: UUID, account_id: UUID) -> list[Aggregate]:
+        """The index change to save when the patient joins an account."""
+        key = membership_id(patient_id)
+        if key not in self.app.repository:
+            return [AccountMembership.start(patient_id, account_id)]
+        index = self.app.load(AccountMembership, key, "account membership")
+        return [index] if index.add(account_id) else []
+
+    def correct(self, patient: Patient, changes: dict[str, Any]) -> tuple[list[str], list[Aggregate]]:
+        """Apply a correction; return the changed fields and every aggregate to save (the
+        patient and, for a new NAM, the old index entry released and the new one claimed)."""
+        old_nam = patient.nam
+        fields = patient.correct(changes, self.app.clock().date())
+        changed: list[Aggregate] = [patient]
+        if "nam" in fields and patient.nam:
+            changed += self._take(identifier(NAM_SYSTEM, patient.nam), patient.id)
+            old_index = self.entry(identifier(NAM_SYSTEM, old_nam)) if old_nam else None
+            if old_index is not None and old_index.patient_id == patient.id:
+                old_index.release()
+                changed.append(old_index)
+        return fields, changed
+
+
+def _day(value: Any) -> date:
+    if isinstance(value, date):
+        return value
+    try:
+        return date.fromisoformat(str(value))
+    except ValueError:
+        raise InvalidValue("birth_date must be a date YYYY-MM-DD", field="birth_date") from None

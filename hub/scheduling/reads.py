@@ -20,6 +20,7 @@ from aggregates.patient import Patient
 from aggregates.professional import Professional
 from aggregates.service import Service
 from aggregates.slot import Slot
+from hub.access.visibility import EVERYTHING, Viewer
 
 if TYPE_CHECKING:
     from hub.application import HubApplication
@@ -91,13 +92,14 @@ class StoreReads:
 
     def appointments(
         self,
-        clinic_ids: frozenset[UUID] | None = None,
+        viewer: Viewer = EVERYTHING,
         identifier: tuple[str | None, str] | None = None,
         patient_id: UUID | None = None,
     ) -> list[Appointment]:
-        """``identifier`` is (system or None for any, value); the hub id matches too."""
+        """The appointments ``viewer`` sees; ``identifier`` is (system or None for any,
+        value), the hub id matches too."""
         def keep(booked: Any) -> bool:
-            return _in(booked.clinic_id, clinic_ids) and (
+            return viewer.booked(booked.clinic_id, getattr(booked, "booked_by", None)) and (
                 patient_id is None or booked.patient_id == patient_id)
 
         found = []

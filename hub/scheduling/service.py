@@ -11,14 +11,17 @@ from uuid import UUID
 import structlog
 from eventsourcing.domain import Aggregate
 
+from aggregates.account import Account, NoAccount
 from aggregates.appointment import Appointment
 from aggregates.clinic import Clinic
 from aggregates.errors import Conflict, InvalidValue
+from aggregates.patient import Patient
 from aggregates.professional import Professional
 from aggregates.reorientation import Referral
 from aggregates.service import Service
 from aggregates.slot import Slot
 from aggregates.values import Source, choice
+from hub.actor import current_actor
 from hub.application import HubApplication
 from hub.scheduling.patients import PatientRegistry
 
@@ -160,10 +163,14 @@ class Scheduling(HubApplication):
         also: Callable[[Appointment], list[Aggregate]] | None = None,
         through: str | None = None,
         referral: Referral | None = None,
+        account_id: UUID | None = None,
     ) -> Written:
         """Book a patient into a slot; the slot, appointment and patient are saved together
         (with what ``also`` decides about the new appointment, e.g. its dose). ``through``:
-        the 811 or reorientation channel, with its ``referral`` (R2)."""
+        the 811 or reorientation channel, with its ``referral`` (R2).
+
+        With ``account_id`` (A1), the patient is the holder or joins the account as "another
+        patient" (association red until a clinic validates it)."""
         online = Source(choice(Source, source, "source")).is_online
 
         def run() -> Written:
@@ -176,7 +183,8 @@ class Scheduling(HubApplication):
             if online:
                 self.load(Clinic, slot.clinic_id, "clinic").require_active()
                 service.require_online()
-            patient_aggregates = self.patients.register_or_update(patient)
+            account = self.load(Account, account_id, "account") if account_id else None
+            matched = self.patients.match(patient, by_emr=source == Source.EMR)
             appointment = Appointment.book(
                 clinic_id=slot.clinic_id,
                 slot_id=slot.id,
@@ -184,18 +192,25 @@ class Scheduling(HubApplication):
                 start=slot.start,
                 end=slot.end,
                 service_id=service.id,
-                patient_id=patient_aggregates[0].id,
+                patient_id=matched.patient.id,
                 source=source,
                 product=service.product,
                 language=language,
                 identifiers=identifiers,
                 through=through,
                 referral=referral,
+                as_given=matched.as_given,
+                booked_by=current_actor().subject,
+                account_id=account_id,
             )
             slot.reserve(appointment.id, service.id, service.product, online=online,
                          through=through)
+            indexes = self.patients.note_clinic(matched.patient.id, slot.clinic_id)
+            if account is not None:
+                indexes += self._book_with_account(account, appointment)
             more = also(appointment) if also else []
-            return Written(appointment.id, self.commit(slot, appointment, *patient_aggregates, *more),
+            return Written(appointment.id,
+                           self.commit(slot, appointment, *matched.changed, *indexes, *more),
                            appointment)
 
         written = self.retrying(run, "book")
@@ -270,10 +285,60 @@ class Scheduling(HubApplication):
 
         return self.retrying(run, "delete")
 
-    def set_status(self, appointment_id: UUID, status: str) -> Written:
-        appointment = self.load(Appointment, appointment_id, "appointment")
-        appointment.set_status(status)
-        return Written(appointment.id, self.commit(appointment))
+    def set_status(
+        self,
+        appointment_id: UUID,
+        status: str,
+        identify: bool = False,
+        validate_association: bool = False,
+    ) -> Written:
+        """Set the attendance; marking present may also identify the account holder and
+        validate the patient's association, in the same transaction (A4, seed 001 §3.3)."""
+
+        def run() -> Written:
+            appointment = self.load(Appointment, appointment_id, "appointment")
+            appointment.set_status(status)
+            changed: list[Any] = [appointment]
+            if identify or validate_association:
+                if status != "present":
+                    raise InvalidValue("identify and validate_association go with status "
+                                       "present (the presence sequence)", field="status")
+                if appointment.account_id is None:
+                    raise NoAccount("this appointment was booked without an account: "
+                                    "nothing to identify", appointment_id=str(appointment.id))
+                account = self.load(Account, appointment.account_id, "account")
+                account.confirm_at_presence(appointment.patient_id, appointment.clinic_id,
+                                            identify, validate_association)
+                changed.append(account)
+            return Written(appointment.id, self.commit(*changed))
+
+        return self.retrying(run, "set status")
+
+    # -- T1: the patient record ------------------------------------------------------
+    def correct_patient(self, patient_id: UUID, changes: dict[str, Any]) -> Written:
+        """Correct the patient record; nothing else changes a known patient."""
+
+        def run() -> Written:
+            patient = self.load(Patient, patient_id, "patient")
+            fields, changed = self.patients.correct(patient, changes)
+            for account_id in self.patients.accounts(patient.id):
+                account = self.load(Account, account_id, "account")
+                if account.patient_changed(patient.id, fields):
+                    changed.append(account)
+            return Written(patient.id, self.commit(*changed))
+
+        written = self.retrying(run, "correct patient")
+        log.info("patient corrected", patient_id=str(patient_id), fields=sorted(changes),
+                 position=written.position)
+        return written
+
+    def _book_with_account(self, account: Account, appointment: Appointment) -> list[Any]:
+        changed: list[Any] = [account]
+        if not account.holds(appointment.patient_id):
+            account.request_association(appointment.patient_id, "booking")
+            changed += self.patients.note_account(appointment.patient_id, account.id)
+        account.record_booking(appointment.id, appointment.clinic_id, appointment.patient_id)
+        return changed
 
     # -- helpers -------------------------------------------------------------------
     @staticmethod

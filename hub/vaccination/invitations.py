@@ -116,13 +116,15 @@ class Invitations:
         result: Eligibility = for_invitation(
             self.records.facts(appointment), self.records.facts(first) if first else None,
             self.records.citizen(patient), now, self.records.intervals.knows)
-        chosen = invitation_channel(patient.email, patient.other_email, patient.cell)
+        contacts = appointment.message_contacts(patient.contacts())  # the booking's own
+        chosen = invitation_channel(contacts["email"], contacts["other_email"], contacts["cell"])
         if not result.eligible or chosen is None:
             return InvitationOutcome(appointment_id, False, result.reasons(),
                                      chosen[0] if chosen else None)
         channel, address = chosen
         language = appointment.language or patient.language or "fr"
-        rendered = messages.invitation(message, language, patient.name, appointment.start,
+        rendered = messages.invitation(message, language, appointment.message_name(patient.name),
+                                       appointment.start,
                                        clinic.name, coupon_for(appointment.id), self.url, channel,
                                        self.zone)
         return InvitationOutcome(appointment_id, True, [], channel, messages.as_dict(rendered),

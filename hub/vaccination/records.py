@@ -30,12 +30,13 @@ class DoseRecords:
     # -- commands --------------------------------------------------------------------------
     def book(self, slot_id: UUID, service_id: UUID, patient: dict[str, Any], source: str,
              language: str | None, dose: int | None, through: str | None = None,
-             referral: Referral | None = None) -> Written:
-        """Book as usual; with ``dose``, record it (a 2nd dose follows the patient's 1st dose
-        of the same clinic) in the same transaction. ``through``/``referral``: R2."""
+             referral: Referral | None = None, account_id: UUID | None = None) -> Written:
+        """Book as usual (``account_id``: a citizen account's booking, A1); with ``dose``,
+        record it (a 2nd dose follows the patient's 1st dose of the same clinic) in the same
+        transaction. ``through``/``referral``: R2."""
         also = self.at_booking(dose) if dose is not None else None
         return self.app.book(slot_id, service_id, patient, source, language, also=also,
-                             through=through, referral=referral)
+                             through=through, referral=referral, account_id=account_id)
 
     def at_booking(self, dose: int) -> Callable[[Appointment], list[Aggregate]]:
         def decide(appointment: Appointment) -> list[Aggregate]:

@@ -5,8 +5,9 @@
 2. ``verify``: the code → a token, the appointment to move (or the 1st dose), every failed
    §7 criterion and the §6 case it falls under, the products allowed (V4), the interval.
 3. ``rebook``: a slot at the 1st-dose site within the interval; only e-mail and cell may
-   change. The new 2nd dose is booked and the old one cancelled in one transaction; the
-   usual messages follow (confirmation of the new one, notice of the cancellation).
+   change, for the new appointment's messages (the patient record stays as it is). The new
+   2nd dose is booked and the old one cancelled in one transaction; the usual messages
+   follow (confirmation of the new one, notice of the cancellation).
 """
 
 from __future__ import annotations
@@ -282,14 +283,11 @@ class SelfService:
                 current_slot=self.app.load(Slot, current.slot_id, "slot") if moving and current else None,
                 slot=slot, service_id=service.id, product=product,
                 application_type=clinic.application_type, intervals=self.records.intervals,
-                now=now, source="citizen", language=patient.language)
+                now=now, source="citizen", language=patient.language,
+                as_given=_as_given(patient, current or first, email, cell))
             new = booking.appointment
             changed: list[Aggregate] = [*booking.changed,
                                         CouponIndex(coupon_for(new.id), new.id, patient.id)]
-            contacts = {k: v for k, v in (("email", email), ("cell", cell)) if v}
-            if contacts:  # only these may change (seed 000 §5, "formulaire pré-complété")
-                patient.update([], contacts, now.date())
-                changed.append(patient)
             request.complete(new.id, secret, now, self.policy.key)
             position = self.app.commit(*changed, request)
             replaced = booking.replaced.id if booking.replaced else None
@@ -337,3 +335,16 @@ def _parse(token: str) -> tuple[UUID, str]:
         return UUID(request_id), secret
     except ValueError:
         raise TokenRefused("this self-service token is not valid") from None
+
+
+def _as_given(patient: Patient, before: Appointment, email: str | None,
+              cell: str | None) -> dict[str, Any]:
+    """What the rebooking form carried (seed 000 §5: pre-filled, only the e-mail and the cell
+    may change): the name and contacts the 2nd dose's messages use. They stay with the new
+    appointment; the patient record does not change (CONTRACT "Patients")."""
+    if not (email or cell):
+        return dict(before.as_given)
+    contacts = before.message_contacts(patient.contacts())
+    given = {"first_name": patient.first_name, "last_name": patient.last_name, **contacts}
+    given.update({k: v for k, v in (("email", email), ("cell", cell)) if v})
+    return given

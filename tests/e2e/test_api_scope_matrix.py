@@ -31,7 +31,7 @@ PUBLIC_ROUTES = {
 }
 SCOPED_ROLES = ("emr", "portal", "clinic_staff")
 #: The hub's own resources: with another clinic's id in the path they answer 403 or 404.
-#: (Patients are hub-wide, S5: staff of any clinic identify a citizen by NAM.)
+#: (Patients: see tests/e2e/test_visibility_matrix.py, which also covers portals.)
 OWN_TAGS = {"clinics", "professionals", "services", "slots", "appointments"}
 
 

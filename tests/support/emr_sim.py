@@ -74,7 +74,7 @@ class SimulatedEmr:
                 ids.append(f"{nam}^^^RAMQ^JHN")
             if mrn:
                 ids.append(f"{mrn}^^^{self.facility}^MR")
-            segs.append(f"PID|1||{'~'.join(ids)}||Tremblay^Marie||19850101|F|||||"
+            segs.append(f"PID|1||{'~'.join(ids)}||Tremblay^Marie||{_birth(nam)}|F|||||"
                         "^PRN^CP^^^418^5550101~^NET^Internet^marie@example.ca||FR")
         segs.append("RGS|1")
         if service:
@@ -86,6 +86,14 @@ class SimulatedEmr:
         if professional:
             segs.append(f"AIP|1||{professional[0]}^{professional[1]}^{professional[2]}|{role}^Role")
         return "\r".join(segs)
+
+
+def _birth(nam: str | None) -> str:
+    """PID-7 agreeing with the NAM's YYMMDD (month + 50 for women)."""
+    if not nam or len(nam) != 12 or not nam[4:].isdigit():
+        return "19850101"
+    month = int(nam[6:8])
+    return f"19{nam[4:6]}{month - 50 if month > 50 else month:02d}{nam[8:10]}"
 
 
 def emr_ack(received: str, code: str = "AA") -> str:

@@ -15,7 +15,7 @@ from aggregates.errors import Conflict, InvalidValue, NotFound
 from aggregates.patient import Patient
 from aggregates.service import ServiceNotOnline
 from aggregates.slot import ProductNotAssigned, ServiceNotAccepted, Slot, SlotFull, SlotLocked
-from aggregates.values import mask_nam, normalise_nam
+from aggregates.values import NamBirthDateMismatch, mask_nam, normalise_nam
 from hub.actor import Actor, acting_as
 from hub.scheduling.service import Scheduling
 from projections.eventlog import describe
@@ -150,13 +150,28 @@ def test_impossible_birth_date_is_refused(s: Setup) -> None:
         s.app.book(s.slot, s.consult, patient(1, birth_date="1985-02-30"), "admin")
 
 
-def test_patient_is_created_once_and_updated_by_later_bookings(s: Setup) -> None:
+def test_a_later_booking_never_changes_the_patient_and_keeps_what_it_carried(s: Setup) -> None:
     first = s.app.book(s.slot, s.consult, patient(1), "admin")
-    s.app.book(s.open_slot(), s.consult, patient(1, cell="+15145550000", email=None), "portal")
+    later = s.app.book(s.open_slot(), s.consult,
+                       patient(1, first_name="Mallory", cell="+15145550000", email=None), "portal")
     appointment = s.app.load(Appointment, first.id, "appointment")
     person = s.app.load(Patient, appointment.patient_id, "patient")
-    assert person.cell == "+15145550000" and person.email == "p1@example.ca"
+    assert person.version == 1 and person.first_name == "Pat"
+    assert person.cell is None and person.email == "p1@example.ca"
     assert s.app.patients.find_by_nam(str(patient(1)["nam"])).id == person.id
+    second = s.app.load(Appointment, later.id, "appointment")
+    assert second.patient_id == person.id and second.as_given["first_name"] == "Mallory"
+    assert second.message_contacts(person.contacts())["cell"] == "+15145550000"
+    assert s.app.patients.clinics(person.id) == [s.clinic]
+
+
+def test_a_birth_date_disagreeing_with_the_nam_is_refused_even_for_a_known_patient(
+        s: Setup) -> None:
+    s.app.book(s.slot, s.consult, patient(1), "admin")
+    slot = s.open_slot()
+    for who in (patient(1, birth_date="1990-07-14"), patient(2, birth_date="1985-01-02")):
+        with unchanged(s.app), pytest.raises(NamBirthDateMismatch):
+            s.app.book(slot, s.consult, who, "portal")
 
 
 def test_patient_without_nam_is_matched_by_its_authority_identifier(s: Setup) -> None:

@@ -7,13 +7,17 @@ see only the appointments booked online.
 from __future__ import annotations
 
 from datetime import date
-from typing import Literal
+from typing import Literal, TypeVar
 from uuid import UUID
 
+from eventsourcing.domain import Aggregate
 from fastapi import APIRouter, status
 from pydantic import AwareDatetime, BaseModel, Field
 
+from aggregates.account import Account
+from aggregates.account_icons import NO_ACCOUNT, AccountIcons, Icon
 from aggregates.appointment import Appointment
+from aggregates.errors import NotFound
 from aggregates.reorientation import Referral
 from aggregates.slot import Slot
 from entrypoints.api.deps import (
@@ -29,13 +33,14 @@ from entrypoints.api.errors import ApiError, responses
 from entrypoints.api.idempotency import IdempotencyKey
 from entrypoints.api.schemas import Strict
 from hub.access.tokens import Principal, Role
+from hub.access.visibility import Viewer
 from hub.scheduling.reorientation import booking_channel
 from hub.scheduling.service import Scheduling, Written
 
 router = APIRouter(prefix="/v1/appointments", tags=["appointments"])
+A = TypeVar("A", bound=Aggregate)
 
 SourceName = Literal["emr", "portal", "admin", "citizen"]
-ONLINE = ("portal", "citizen")
 #: Sources each role may book with; the first is the default.
 ROLE_SOURCES: dict[Role, tuple[str, ...]] = {
     Role.EMR: ("emr",), Role.PORTAL: ("portal", "citizen"), Role.CLINIC_STAFF: ("admin",),
@@ -64,6 +69,20 @@ class ReferralIn(Strict):
     reason: str | None = Field(default=None, max_length=500, examples=["entorse de la cheville"])
 
 
+class PatientGiven(BaseModel):
+    """What a booking gave of its patient (kept with the appointment, never on the record)."""
+
+    first_name: str | None = None
+    last_name: str | None = None
+    birth_date: str | None = None
+    email: str | None = None
+    other_email: str | None = None
+    cell: str | None = None
+    phone: str | None = None
+    other_cell: str | None = None
+    other_phone: str | None = None
+
+
 class BookingIn(Strict):
     slot_id: UUID
     service_id: UUID
@@ -78,6 +97,9 @@ class BookingIn(Strict):
     referral: ReferralIn | None = Field(
         default=None, description="reorientation users (R2): where the patient comes from, "
         "the triage priority and why; the receiving clinic sees it in Suivi and the audit")
+    account_id: UUID | None = Field(
+        default=None, description="the citizen account booking (A1): the patient is its holder "
+        "or becomes one of its patients (association red until a clinic validates it)")
 
 
 class RescheduleIn(Strict):
@@ -91,6 +113,10 @@ class CancelIn(Strict):
 
 class StatusIn(Strict):
     status: Literal["undefined", "present", "absent"]
+    identify: bool = Field(default=False, description="with present: the clinic identified "
+                           "the account holder (A4, seed 001 §3.3)")
+    validate_association: bool = Field(default=False, description="with present: the clinic "
+                                       "validated the patient's association with the account")
 
 
 class ServiceChangeIn(Strict):
@@ -103,7 +129,10 @@ class AppointmentOut(BaseModel):
     slot_id: UUID
     professional_id: UUID
     service_id: UUID
-    patient_id: UUID
+    patient_id: UUID | None = Field(
+        description="the hub's patient; null for a portal, which sees only what it gave")
+    patient: PatientGiven = Field(description="the patient as this booking gave it")
+    account: AccountIconsOut = Field(description="citizen-account icons (seed 001 §3.5)")
     start: AwareDatetime
     end: AwareDatetime
     source: str
@@ -125,14 +154,36 @@ class AppointmentWritten(AppointmentOut):
     position: int = Field(ge=0, description="log position of the last event written")
 
 
-def appointment_out(a: Appointment) -> AppointmentOut:
+class AccountIconsOut(BaseModel):
+    """``grey``: booked without an account; ``red``: not validated; ``green``: validated."""
+
+    identity: Icon = Icon.GREY
+    association: Icon = Icon.GREY
+
+
+def account_icons_of(scheduling: Scheduling, a: Appointment) -> AccountIcons:
+    if a.account_id is None:
+        return NO_ACCOUNT
+    return scheduling.load(Account, a.account_id, "account").icons_for(a.patient_id)
+
+
+def appointment_out(a: Appointment, viewer: Viewer, icons: AccountIcons) -> AppointmentOut:
     return AppointmentOut(
+        account=AccountIconsOut(identity=icons.identity, association=icons.association),
         id=a.id, clinic_id=a.clinic_id, slot_id=a.slot_id, professional_id=a.professional_id,
-        service_id=a.service_id, patient_id=a.patient_id, start=a.start, end=a.end,
+        service_id=a.service_id, patient_id=a.patient_id if viewer.reads_patients else None,
+        patient=PatientGiven(**a.as_given), start=a.start, end=a.end,
         source=a.source, product=a.product, language=a.language, status=a.status,
         cancelled=a.cancelled, cancel_reason=a.cancel_reason, deleted=a.deleted,
         dose=a.dose, first_dose_id=a.first_dose_id, through=a.through, referral=a.referral,
         version=a.version)
+
+
+def _load(scheduling: Scheduling, cls: type[A], aggregate_id: UUID) -> A | None:
+    try:
+        return scheduling.load(cls, aggregate_id, cls.__name__.lower())
+    except NotFound:
+        return None
 
 
 def _hidden() -> ApiError:
@@ -140,18 +191,19 @@ def _hidden() -> ApiError:
 
 
 def load_visible(scheduling: Scheduling, principal: Principal, appointment_id: UUID) -> Appointment:
-    """An appointment of the token's clinics (a portal: one booked online)."""
+    """An appointment the token sees (``hub.access.visibility``), else 404."""
     appointment = scheduling.load(Appointment, appointment_id, "appointment")
-    require_clinic(principal, appointment.clinic_id, hide=True)
-    if principal.role == Role.PORTAL and appointment.source not in ONLINE:
+    if not Viewer.of(principal).appointment(appointment):
         raise _hidden()
     return appointment
 
 
-def _written(scheduling: Scheduling, written: Written) -> AppointmentWritten:
+def _written(scheduling: Scheduling, principal: Principal, written: Written) -> AppointmentWritten:
     appointment = written.saved if isinstance(written.saved, Appointment) else (
         scheduling.load(Appointment, written.id, "appointment"))
-    return AppointmentWritten(**appointment_out(appointment).model_dump(), position=written.position)
+    out = appointment_out(appointment, Viewer.of(principal),
+                          account_icons_of(scheduling, appointment))
+    return AppointmentWritten(**out.model_dump(), position=written.position)
 
 
 def booking_source(principal: Principal, requested: str | None) -> str:
@@ -182,10 +234,15 @@ def book(body: BookingIn, principal: ReorientingBooker, scheduling: SchedulingDe
         raise _hidden()
     patient = body.patient.model_dump(exclude_none=True)
     patient["birth_date"] = body.patient.birth_date.isoformat()
+    if body.account_id is not None:
+        account = _load(scheduling, Account, body.account_id)
+        if account is None or not Viewer.of(principal).account(account):
+            raise ApiError(404, "not_found", "no such account for this token",
+                           account_id=str(body.account_id))
     written = services.vaccination.records.book(body.slot_id, body.service_id, patient, source,
                                                 body.language, body.dose, through=through,
-                                                referral=referral)
-    return _written(scheduling, written)
+                                                referral=referral, account_id=body.account_id)
+    return _written(scheduling, principal, written)
 
 
 @router.get("/{appointment_id}", response_model=AppointmentOut,
@@ -193,7 +250,9 @@ def book(body: BookingIn, principal: ReorientingBooker, scheduling: SchedulingDe
 def get_appointment(appointment_id: UUID, principal: Reader,
                     scheduling: SchedulingDep) -> AppointmentOut:
     """One appointment (a portal: only one booked online)."""
-    return appointment_out(load_visible(scheduling, principal, appointment_id))
+    appointment = load_visible(scheduling, principal, appointment_id)
+    return appointment_out(appointment, Viewer.of(principal),
+                           account_icons_of(scheduling, appointment))
 
 
 @router.post("/{appointment_id}/reschedule", response_model=AppointmentWritten,
@@ -206,7 +265,7 @@ def reschedule(appointment_id: UUID, body: RescheduleIn, principal: Booker,
     require_clinic(principal, slot.clinic_id, hide=True)
     source = ROLE_SOURCES[principal.role][0]
     written = scheduling.reschedule(appointment_id, body.slot_id, body.service_id, source)
-    return _written(scheduling, written)
+    return _written(scheduling, principal, written)
 
 
 @router.post("/{appointment_id}/cancel", response_model=AppointmentWritten,
@@ -216,7 +275,7 @@ def cancel(appointment_id: UUID, principal: Booker, scheduling: SchedulingDep,
     """Cancel: the place returns to the slot (S4)."""
     load_visible(scheduling, principal, appointment_id)
     written = scheduling.cancel(appointment_id, body.reason if body else None)
-    return _written(scheduling, written)
+    return _written(scheduling, principal, written)
 
 
 @router.post("/{appointment_id}/status", response_model=AppointmentWritten,
@@ -225,7 +284,9 @@ def set_status(appointment_id: UUID, body: StatusIn, principal: Writer,
                scheduling: SchedulingDep, _key: IdempotencyKey = None) -> AppointmentWritten:
     """Mark the patient present or absent (or back to undefined)."""
     load_visible(scheduling, principal, appointment_id)
-    return _written(scheduling, scheduling.set_status(appointment_id, body.status))
+    written = scheduling.set_status(appointment_id, body.status, body.identify,
+                                    body.validate_association)
+    return _written(scheduling, principal, written)
 
 
 @router.post("/{appointment_id}/service", response_model=AppointmentWritten,
@@ -234,7 +295,7 @@ def change_service(appointment_id: UUID, body: ServiceChangeIn, principal: Write
                    scheduling: SchedulingDep, _key: IdempotencyKey = None) -> AppointmentWritten:
     """Change the appointment's service (same slot)."""
     load_visible(scheduling, principal, appointment_id)
-    return _written(scheduling, scheduling.change_service(appointment_id, body.service_id))
+    return _written(scheduling, principal, scheduling.change_service(appointment_id, body.service_id))
 
 
 @router.delete("/{appointment_id}", response_model=AppointmentWritten,
@@ -242,4 +303,4 @@ def change_service(appointment_id: UUID, body: ServiceChangeIn, principal: Write
 def delete(appointment_id: UUID, principal: Writer, scheduling: SchedulingDep) -> AppointmentWritten:
     """Delete the appointment (its place returns to the slot if it held one)."""
     load_visible(scheduling, principal, appointment_id)
-    return _written(scheduling, scheduling.delete(appointment_id))
+    return _written(scheduling, principal, scheduling.delete(appointment_id))

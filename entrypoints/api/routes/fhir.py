@@ -30,6 +30,7 @@ from connectors.fhir.smart_scheduling.publish import FILE_TYPES, ManifestCache, 
 from entrypoints.api.deps import Booker, Reader, SchedulingDep
 from entrypoints.api.errors import ApiError
 from hub.access.tokens import ROLE_SOURCE, Principal, Role
+from hub.access.visibility import Viewer
 from hub.emr.vendors import load_profiles
 from hub.readmodels.runner import Projector
 from hub.scheduling.reads import StoreReads
@@ -114,6 +115,7 @@ def scope_of(principal: Principal) -> Scope:
         clinic_ids=None if principal.all_clinics else frozenset(principal.clinic_ids),
         online=principal.role == Role.PORTAL,
         source=ROLE_SOURCE[principal.role],
+        viewer=Viewer.of(principal),
     )
 
 

@@ -17,9 +17,10 @@ from starlette.routing import NoMatchFound
 
 from aggregates.appointment import Appointment
 from aggregates.errors import DomainError
-from entrypoints.api.deps import Admin, Reader, ServicesDep, require_clinic
+from entrypoints.api.deps import Admin, Reader, ServicesDep
 from entrypoints.api.errors import ApiError, domain_status, responses
 from entrypoints.api.schemas import Strict
+from hub.access.visibility import Viewer
 from hub.notifications.center import NotificationCenter
 from hub.notifications.replies import Reply
 from hub.notifications.webhooks import WebhookRefused
@@ -72,7 +73,8 @@ def appointment_notifications(appointment_id: UUID, principal: Reader, center: C
     the planning process is first brought up to the latest event (bounded wait, else 503).
     The read of the patient's addresses is recorded (``GET /v1/phi-reads``)."""
     appointment = center.app.load(Appointment, appointment_id, "appointment")
-    require_clinic(principal, appointment.clinic_id, hide=True)
+    if not Viewer.of(principal).appointment(appointment):
+        raise ApiError(404, "not_found", "no such resource for this token")
     notifications, communication = center.for_appointment(appointment_id)
     services.phi_reads.record(principal.subject, principal.role.value, str(appointment.patient_id),
                               f"GET /v1/appointments/{appointment_id}/notifications")

@@ -1,17 +1,25 @@
-"""Patient lookup by NAM for clinic staff (S5). A POST, so the NAM stays out of URLs and logs."""
+"""Patients (S5, T1): lookup by NAM (a POST, so the NAM stays out of URLs and logs), read and
+correction, for staff of a clinic holding one of the patient's appointments, and admins."""
 
 from __future__ import annotations
 
+from datetime import date
+from typing import Literal
 from uuid import UUID
 
 from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
+from aggregates.errors import NotFound
 from aggregates.patient import Patient
 from aggregates.values import normalise_nam
 from entrypoints.api.deps import SchedulingDep, ServicesDep, Staff
 from entrypoints.api.errors import ApiError, responses
+from entrypoints.api.routes.appointments import Email, Phone
 from entrypoints.api.schemas import Strict
+from hub.access.tokens import Principal
+from hub.access.visibility import Viewer
+from hub.scheduling.service import Scheduling
 
 router = APIRouter(prefix="/v1/patients", tags=["patients"])
 
@@ -48,15 +56,80 @@ def patient_out(p: Patient) -> PatientOut:
                       language=p.language, version=p.version, **p.contacts())
 
 
+class PatientPatch(Strict):
+    """The record's fields to change; a field sent as null empties a contact."""
+
+    nam: str | None = Field(default=None, max_length=20, examples=["TREM85010112"])
+    first_name: str | None = Field(default=None, min_length=1, max_length=100)
+    last_name: str | None = Field(default=None, min_length=1, max_length=100)
+    birth_date: date | None = None
+    language: Literal["fr", "en"] | None = None
+    email: str | None = Email
+    other_email: str | None = Email
+    cell: str | None = Phone
+    phone: str | None = Phone
+    other_cell: str | None = Phone
+    other_phone: str | None = Phone
+
+
+class PatientWritten(PatientOut):
+    position: int = Field(ge=0, description="log position of the last event written")
+
+
+def load_visible_patient(scheduling: Scheduling, principal: Principal, patient_id: UUID) -> Patient:
+    """A patient the token sees (``hub.access.visibility``), else 404."""
+    try:
+        patient = scheduling.load(Patient, patient_id, "patient")
+    except NotFound:
+        raise _hidden() from None
+    if not Viewer.of(principal).patient(scheduling.patients.clinics(patient.id)):
+        raise _hidden()
+    return patient
+
+
+def _hidden() -> ApiError:
+    return ApiError(404, "not_found", "no such patient for this token")
+
+
 @router.post("/search", response_model=PatientOut,
              responses=responses(400, 401, 403, 404, 413, 422, 503))
 def find_by_nam(body: PatientSearchIn, principal: Staff, scheduling: SchedulingDep,
                 services: ServicesDep) -> PatientOut:
-    """Find a patient by health insurance number (admin and clinic staff). The read is
-    recorded (``GET /v1/phi-reads``)."""
+    """Find a patient by health insurance number, among those with an appointment in the
+    token's clinics (admin: all). The read is recorded (``GET /v1/phi-reads``)."""
     patient = scheduling.patients.find_by_nam(normalise_nam(body.nam))
-    if patient is None:
-        raise ApiError(404, "not_found", "no patient has this NAM")
+    if patient is None or not Viewer.of(principal).patient(scheduling.patients.clinics(patient.id)):
+        raise ApiError(404, "not_found", "no patient of this token's clinics has this NAM")
     services.phi_reads.record(principal.subject, principal.role.value, str(patient.id),
                               "POST /v1/patients/search")
     return patient_out(patient)
+
+
+@router.get("/{patient_id}", response_model=PatientOut,
+            responses=responses(401, 403, 404, 422, 503))
+def get_patient(patient_id: UUID, principal: Staff, scheduling: SchedulingDep,
+                services: ServicesDep) -> PatientOut:
+    """The patient record (staff of a clinic holding one of the patient's appointments). The
+    read is recorded (``GET /v1/phi-reads``)."""
+    patient = load_visible_patient(scheduling, principal, patient_id)
+    services.phi_reads.record(principal.subject, principal.role.value, str(patient.id),
+                              f"GET /v1/patients/{patient_id}")
+    return patient_out(patient)
+
+
+@router.patch("/{patient_id}", response_model=PatientWritten,
+              responses=responses(400, 401, 403, 404, 409, 413, 422, 503))
+def correct_patient(patient_id: UUID, body: PatientPatch, principal: Staff,
+                    scheduling: SchedulingDep, services: ServicesDep) -> PatientWritten:
+    """Correct the record (the only way it changes besides its account holder's own update).
+    A birth date disagreeing with the NAM: 422 ``nam_birth_date_mismatch``; a NAM another
+    patient has: 409 ``identifier_in_use``. Accounts of the patient go back to red (A2, A3)."""
+    load_visible_patient(scheduling, principal, patient_id)
+    changes = body.model_dump(mode="json", exclude_unset=True)
+    if not changes:
+        raise ApiError(422, "invalid_value", "send at least one field to change")
+    written = scheduling.correct_patient(patient_id, changes)
+    patient = scheduling.load(Patient, patient_id, "patient")
+    services.phi_reads.record(principal.subject, principal.role.value, str(patient.id),
+                              f"PATCH /v1/patients/{patient_id}")
+    return PatientWritten(**patient_out(patient).model_dump(), position=written.position)

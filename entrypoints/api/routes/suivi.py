@@ -15,6 +15,7 @@ from entrypoints.api.errors import ApiError, responses
 from entrypoints.api.readmodels import MinPosition, ProjectorDep, past_view, read_model
 from entrypoints.api.schemas import Page, PageParams, page_params
 from hub.access.tokens import Principal, Role
+from hub.access.visibility import Viewer
 from projections.queries import SuiviFilter, patient_history, suivi
 
 router = APIRouter(tags=["suivi"])
@@ -98,7 +99,8 @@ def clinic_suivi(
         "built from the log (its cost grows with the position: an ops and audit tool)")] = None,
 ) -> SuiviPage:
     """The clinic's appointments of one local day, in time order; `after` is the row offset."""
-    require_clinic(principal, clinic_id)
+    if not Viewer.of(principal).clinic(clinic_id):
+        require_clinic(principal, clinic_id)  # 403 naming the clinic
     zone = _zone(request)
     day = day or datetime.now(zone).date()
     if as_of_position is not None:
@@ -119,7 +121,8 @@ def patient_appointments(
 ) -> Page[SuiviItem]:
     """A patient's appointments across clinics, newest first; clinic staff see their clinics'."""
     model = read_model(request, projector, "suivi", min_position)
-    clinics = None if principal.all_clinics else [str(c) for c in principal.clinic_ids]
+    visible = Viewer.of(principal).clinic_filter()
+    clinics = None if visible is None else [str(c) for c in visible]
     items = patient_history(model, str(patient_id), clinics, _zone(request), page.limit, page.after)
     if not items and page.after == 0:
         raise ApiError(404, "not_found", "no appointments of this patient are visible to this token")

@@ -21,8 +21,14 @@ from aggregates.self_service import TokenRefused
 from entrypoints.api.deps import ServicesDep, Staff, Writer, require_clinic
 from entrypoints.api.errors import ApiError, responses
 from entrypoints.api.readmodels import ProjectorDep, read_model
-from entrypoints.api.routes.appointments import AppointmentWritten, appointment_out, load_visible
+from entrypoints.api.routes.appointments import (
+    AppointmentWritten,
+    account_icons_of,
+    appointment_out,
+    load_visible,
+)
 from entrypoints.api.schemas import Strict
+from hub.access.visibility import Viewer
 from hub.actor import Actor, acting_as
 from hub.vaccination.service import Vaccination
 from projections.queries import availability
@@ -121,7 +127,9 @@ def correct_product(appointment_id: UUID, body: ProductIn, principal: Writer,
     load_visible(services.scheduling, principal, appointment_id)
     written = services.vaccination.records.correct_product(appointment_id, body.product)
     appointment = services.scheduling.load(Appointment, written.id, "appointment")
-    return AppointmentWritten(**appointment_out(appointment).model_dump(), position=written.position)
+    out = appointment_out(appointment, Viewer.of(principal),
+                          account_icons_of(services.scheduling, appointment))
+    return AppointmentWritten(**out.model_dump(), position=written.position)
 
 
 # -- V3: the citizen's self-service ------------------------------------------------------------

@@ -15,6 +15,8 @@ import pytest
 from adapters.accessstore import access_store_for
 from aggregates.appointment import Appointment
 from aggregates.patient import Patient, PatientErased
+from hub.accounts.service import Accounts
+from hub.accounts.staff import StaffEmailIndex
 from hub.bootstrap import build_projector, notification_center
 from hub.privacy.erasure import Erasure
 from hub.scheduling.service import Scheduling
@@ -26,8 +28,13 @@ from tests.support.scheduling import Setup, make_app, patient
 MARIE = {"nam": "QZXW85510112", "first_name": "Mariette", "last_name": "Tremblaywski",
          "birth_date": "1985-01-01", "email": "mariette.tremblaywski@exemple.ca",
          "cell": "514-555-0199", "language": "fr"}
+#: A portal's booking of her, with the name and contacts it gave (kept with that appointment).
+AS_GIVEN = {**MARIE, "first_name": "Mariannick", "email": "autre.adresse@exemple.ca",
+            "cell": "514-555-0177"}
+ACCOUNT_EMAIL = "compte.tremblaywski@exemple.ca"
 SECRETS = ("QZXW85510112", "Mariette", "Tremblaywski", "mariette.tremblaywski", "5145550199",
-           "514-555-0199")
+           "514-555-0199", "Mariannick", "autre.adresse", "514-555-0177", "5145550177",
+           "compte.tremblaywski")
 
 
 def leaks(raw: bytes) -> list[str]:
@@ -50,6 +57,9 @@ def app(store_url: str) -> Iterator[Scheduling]:
 def test_an_erased_patient_leaves_no_trace_and_others_stay(app: Scheduling, store_url: str) -> None:
     world = Setup(app)
     marie_booking = app.book(world.slot, world.consult, MARIE, "emr")
+    given_booking = app.book(world.slot, world.consult, AS_GIVEN, "portal")
+    accounts = Accounts(app, StaffEmailIndex(app))
+    account_id = accounts.open(ACCOUNT_EMAIL, MARIE).id
     jean = patient(2, cell="418-555-0123")
     app.book(world.slot, world.consult, jean, "emr")
     settings = Settings(database_url=store_url)
@@ -62,15 +72,25 @@ def test_an_erased_patient_leaves_no_trace_and_others_stay(app: Scheduling, stor
         access.claim("portal-1", "key-1", "hash")
         access.complete("portal-1", "key-1", 201, json.dumps({"patient_id": str(marie_id),
                                                                 "nam": MARIE["nam"]}))
-        # before: the Suivi copy of her name and the kept answer with her NAM, nothing else
-        assert leaks(dump(store_url, logical=True)) == ["QZXW85510112", "Mariette", "Tremblaywski"]
+        access.claim("portal-2", "key-2", "hash")  # a portal's answer: no patient id
+        access.complete("portal-2", "key-2", 201, json.dumps({
+            "id": str(given_booking.id), "patient_id": None,
+            "patient": {"first_name": "Mariannick", "email": AS_GIVEN["email"]}}))
+        # before: the Suivi copy of her name and the kept answers, nothing else (the booking
+        # as given and the account's e-mail are sealed in the events)
+        assert leaks(dump(store_url, logical=True)) == [
+            "QZXW85510112", "Mariette", "Tremblaywski", "Mariannick", "autre.adresse"]
+        assert app.load(Appointment, given_booking.id, "appointment").as_given["email"] == (
+            AS_GIVEN["email"])
 
         report = Erasure(app, access).erase(marie_id)
         projector.catch_up()
 
         assert (report.erased, report.already_erased, report.idempotency_records_deleted) == (
-            True, False, 1)
+            True, False, 2)
         assert leaks(dump(store_url, logical=True)) == []
+        assert app.load(Appointment, given_booking.id, "appointment").as_given == {}
+        assert accounts.get(account_id).email == ""  # the account's e-mail was hers
         erased = app.load(Patient, marie_id, "patient")
         assert (erased.nam, erased.name, erased.email, erased.erased) == (None, "", None, True)
         assert app.patients.find_by_nam(MARIE["nam"]) is None
@@ -79,11 +99,13 @@ def test_an_erased_patient_leaves_no_trace_and_others_stay(app: Scheduling, stor
         rows = suivi(projector.get("suivi").view, SuiviFilter(str(world.clinic),
                      app.load(Appointment, marie_booking.id, "appointment").start.date()),
                      ZoneInfo("UTC"))
-        assert sorted(r["patient_name"] for r in rows) == ["", "Pat Ient2"]
+        assert sorted(r["patient_name"] for r in rows) == ["", "", "Pat Ient2"]
         again = Erasure(app, access).erase(marie_id)
         assert (again.already_erased, again.idempotency_records_deleted) == (True, 0)
         with pytest.raises(PatientErased):
-            erased.update([], {"email": "new@exemple.ca"}, erased.modified_on.date())
+            erased.correct({"email": "new@exemple.ca"}, erased.modified_on.date())
+        with pytest.raises(PatientErased):
+            app.correct_patient(marie_id, {"email": "new@exemple.ca"})
         # the same person booking again is a new patient; the old record stays erased
         rebooked = app.book(world.slot, world.vaccine, MARIE, "emr")
         again_id = app.load(Appointment, rebooked.id, "appointment").patient_id
