@@ -5,7 +5,8 @@
   patients holding an appointment in one of them (the ``PatientClinics`` index);
 - a portal: the appointments it booked itself (its token's subject), in its clinics, and the
   citizen accounts it opened; no patient record (it knows what it gave, which its
-  appointments keep).
+  appointments keep). A referrer (811, reorientation: a signed-in user acting for no clinic)
+  is read like a portal: the patient as it gave it, never a patient id.
 
 Native routes, FHIR reads and searches, notifications, NAM search, patient history and
 audit all ask a ``Viewer``; anything it does not see is answered as not found.
@@ -52,7 +53,7 @@ class Viewer:
     @classmethod
     def of(cls, principal: Principal) -> Viewer:
         clinics = None if principal.all_clinics else frozenset(principal.clinic_ids)
-        portal = principal.subject if principal.role == Role.PORTAL else None
+        portal = principal.subject if principal.role in (Role.PORTAL, Role.REFERRER) else None
         return cls(clinic_ids=clinics, portal=portal)
 
     @property

@@ -54,7 +54,8 @@ def test_add_a_user_who_enrols_and_signs_in(page: Page, console: Console, output
     page.get_by_label("Nouveau mot de passe").fill(PASSWORD)
     screens.check("enroll")
     page.get_by_role("button", name="Terminer mon inscription").click()
-    expect(page.get_by_role("status")).to_contain_text("Inscription terminée")
+    # Argon2id hashing takes seconds on a loaded machine
+    expect(page.get_by_role("status")).to_contain_text("Inscription terminée", timeout=20_000)
     page.get_by_label("Courriel").fill("lorraine.baines@clinique.example")
     page.get_by_label("Mot de passe").fill("pas le bon mot de passe")
     page.get_by_role("button", name="Connexion", exact=True).click()

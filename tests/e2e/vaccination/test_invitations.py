@@ -6,11 +6,13 @@ from uuid import uuid4
 
 from fastapi.testclient import TestClient
 
+from aggregates.appointment import Appointment
+from aggregates.patient import Patient
 from entrypoints.api.services import ApiServices
 from hub.scheduling.service import Scheduling
 from tests.support.http import Headers
 from tests.support.notifications import Gateway, SmtpSink
-from tests.support.vaccination import Site
+from tests.support.vaccination import Site, citizen
 
 
 def url(site: Site) -> str:
@@ -146,3 +148,29 @@ def test_staff_pick_the_2nd_doses_in_suivi_then_invite_them(
         "appointment_ids": [r["appointment_id"] for r in rows], "message": "advance_date",
         "preview": True})
     assert answer.json()["invited"] == 2
+
+
+def test_an_invitation_goes_to_the_contacts_its_own_booking_gave(
+    vclient: TestClient, pg_app: Scheduling, services: ApiServices, site: Site, staff: Headers,
+    smtp_sink: SmtpSink,
+) -> None:
+    """CONTRACT "Patients": the 2nd dose's booking gave another e-mail; the record keeps the
+    1st booking's, and the invitation about the 2nd dose goes where its booking said."""
+    first, _ = site.vaccinated(7, second=False)
+    given = citizen(7, first_name="Citoyenne", email="autre7@example.ca", cell=None)
+    second = site.records.book(site.planned_slot, site.services["Pfizer-BioNTech"], given,
+                               "admin", None, 2).id
+    patient_id = pg_app.load(Appointment, second, "appointment").patient_id
+    assert pg_app.load(Patient, patient_id, "patient").email == "c7@example.ca"
+
+    body = {"appointment_ids": [str(second)], "message": "advance_date"}
+    sent = vclient.post(url(site), json=body, headers=staff)
+    assert sent.status_code == 201 and sent.json()["invited"] == 1, sent.text
+    assert sent.json()["items"][0]["channel"] == "email"
+    message = sent.json()["items"][0]["message"]
+    assert "Citoyenne" in message["text"]  # the name its booking gave with that e-mail
+    services.notifications.run_once()
+    assert message["subject"] in [m["Subject"] for m in smtp_sink.to("autre7@example.ca")]
+    assert message["subject"] not in [m["Subject"] for m in smtp_sink.to("c7@example.ca")]
+    assert pg_app.load(Patient, patient_id, "patient").version == 1  # the record did not change
+    assert first != second
