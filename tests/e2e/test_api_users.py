@@ -183,6 +183,8 @@ def test_an_811_nurse_books_into_clinic_b_811_slot_and_nothing_else(client, admi
                          json=booking_body(slot_811, b.consult, 3))
     assert booked.status_code == 201, booked.text
     assert booked.json()["through"] == "811" and booked.json()["clinic_id"] == b.id
+    # read like a portal: the patient as given, never a patient id (#12)
+    assert booked.json()["patient_id"] is None and booked.json()["patient"]["first_name"]
     for slot_id in (b.slot, slot_reorientation):
         _error(client.post("/v1/appointments", headers=nurse.headers,
                            json=booking_body(slot_id, b.consult, 4)), 404, "not_found")
