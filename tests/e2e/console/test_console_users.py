@@ -49,6 +49,8 @@ def test_add_a_user_who_enrols_and_signs_in(page: Page, console: Console, output
 
     # The user enrols with the code, then signs in with e-mail and password.
     page.get_by_role("link", name=re.compile("^Nouvel utilisateur")).click()
+    # the sign-in page has a "Courriel" field too: fill only once the enrolment page is there
+    expect(page.get_by_role("heading", name="Terminer mon inscription", level=1)).to_be_visible()
     page.get_by_label("Courriel").fill("lorraine.baines@clinique.example")
     page.get_by_label("Code secret").fill(code)
     page.get_by_label("Nouveau mot de passe").fill(PASSWORD)
