@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 from eventsourcing.domain import Aggregate
+from eventsourcing.persistence import RecordConflictError
 
 from aggregates.account import AccountMembership, membership_id
 from aggregates.errors import InvalidValue
@@ -91,17 +92,23 @@ class PatientRegistry:
             return None
         return entry.patient_id
 
-    def _take(self, ident: dict[str, str], patient_id: UUID) -> list[Aggregate]:
+    def _take(self, ident: dict[str, str], patient_id: UUID,
+              seen_free: bool = False) -> list[Aggregate]:
         """The index change giving ``ident`` to ``patient_id``: a new entry, a released one
         claimed, or one whose patient was erased relinked. Another live patient's entry is
-        refused (``IdentifierInUse``)."""
+        refused (``IdentifierInUse``); with ``seen_free`` (this command just found it free)
+        it is a concurrent booking that registered the patient first: the command runs again
+        (``RecordConflictError``, see ``HubApplication.retrying``) and finds that patient."""
         entry = self.entry(ident)
         if entry is None:
             return [PatientIdentifier(ident["system"], self.digest(ident), patient_id)]
         if entry.patient_id == patient_id:
             return []
-        if entry.patient_id is not None and self._holder(entry) is None:
+        holder = self._holder(entry)
+        if entry.patient_id is not None and holder is None:
             entry.relink(patient_id)  # it named a patient since erased
+        elif holder is not None and seen_free:
+            raise RecordConflictError(f"identifier {ident['system']} indexed meanwhile")
         else:
             entry.claim(patient_id)
         return [entry]
@@ -129,14 +136,14 @@ class PatientRegistry:
             fields = {"first_name": "", "last_name": "", "birth_date": None, "language": "fr"}
             fields.update({k: v for k, v in details.items() if v is not None})
             known = Patient.register(identifiers, fields, today)
-            index = [a for i in identifiers for a in self._take(i, known.id)]
+            index = [a for i in identifiers for a in self._take(i, known.id, seen_free=True)]
             return Matched(known, [known, *index], details)
         changed: list[Aggregate] = []
         if by_emr:
             unindexed = [i for i in identifiers if self._free(i)]
             if known.add_identifiers(unindexed):
                 changed.append(known)
-            changed += [a for i in unindexed for a in self._take(i, known.id)]
+            changed += [a for i in unindexed for a in self._take(i, known.id, seen_free=True)]
         return Matched(known, changed, details)
 
     def clinics(self, patient_id: UUID) -> list[UUID]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 
+from aggregates.appointment import Appointment
 from aggregates.slot import Slot, SlotFull
 from hub.scheduling.service import Scheduling
 from tests.support.scheduling import Setup, patient
@@ -28,3 +29,17 @@ def test_sixteen_threads_book_one_hundred_patients_into_ten_places(app: Scheduli
         start=1, limit=10_000, topics=["aggregates.appointment:Appointment.Booked"]
     )
     assert len(booked_events) == 10
+
+
+def test_racing_bookings_of_one_new_patient_register_one_patient(app: Scheduling,
+                                                                 setup: Setup) -> None:
+    """The first to register the NAM wins; the others, who saw it free, run again and book
+    that patient (never ``identifier_in_use``, never a second patient)."""
+    slots = [setup.open_slot(capacity=1, hours=72 + h) for h in range(1, 9)]
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        booked = list(pool.map(lambda s: app.book(s, setup.consult, patient(500), "portal").id,
+                               slots))
+    patients = {app.load(Appointment, a, "appointment").patient_id for a in booked}
+    assert len(booked) == 8 and len(patients) == 1
+    found = app.patients.find_by_nam(str(patient(500)["nam"]))
+    assert found is not None and {found.id} == patients
