@@ -47,3 +47,10 @@ def appointment_names(model: ReadModel, appointment_ids: list[str]) -> dict[str,
                        appointment_ids)
     return {r["appointment_id"]: {"name": " ".join(x for x in (r["first_name"], r["last_name"]) if x),
                                   "start_at": r["start_at"]} for r in rows}
+
+
+def patient_name(model: ReadModel, patient_id: str) -> str:
+    """A patient's name as the Suivi shows it ("" when unknown)."""
+    rows = model.query("SELECT first_name, last_name FROM {suivi_patients} WHERE patient_id = %s",
+                       [patient_id])
+    return " ".join(x for x in (rows[0]["first_name"], rows[0]["last_name"]) if x) if rows else ""

@@ -11,6 +11,7 @@ from entrypoints.console.routes import (
     invitations,
     links,
     ops,
+    presence,
     self_service,
     setup,
     suivi,
@@ -19,8 +20,8 @@ from entrypoints.console.routes import (
 from entrypoints.console.session import PageRefused, SignInRequired
 
 #: Every router of the console; add yours here.
-ROUTERS = tuple(module.router for module in (auth, suivi, invitations, ops, setup, users, self_service,
-                                                   links))
+ROUTERS = tuple(module.router for module in (
+    auth, suivi, presence, invitations, ops, setup, users, self_service, links))
 
 
 def install_console(app: FastAPI) -> FastAPI:

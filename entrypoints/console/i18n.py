@@ -215,6 +215,20 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "ss_previous_cancelled": ("Précédent rendez-vous annulé avec succès !", "Previous appointment cancelled."),
     "ss_reference": ("Référence du rendez-vous : {ref}", "Appointment reference: {ref}"),
     "ss_start_again": ("Votre session a expiré : recommencez la recherche.", "Your session has expired: start again."),
+    # presence sequence (seed 001 §3.3)
+    "presence_title": ("Présence, identification et association", "Presence, identification and association"),
+    "presence_intro": ("Marquer {who} présent lance la séquence d'authentification du compte citoyen.",
+                       "Marking {who} present runs the citizen account's authentication sequence."),
+    "seq_present": ("Indiquez présent", "Mark present"),
+    "seq_identify": ("Identifiez le citoyen", "Identify the citizen"),
+    "seq_validate_association": ("Validez l'association", "Validate the association"),
+    "seq_done": ("déjà validé", "already validated"),
+    "seq_present_text": ("{who} est présent.", "{who} is present."),
+    "seq_identify_text": ("Je confirme avoir validé l'identité du détenteur du compte, {holder}.",
+                          "I confirm I validated the identity of the account holder, {holder}."),
+    "seq_associate_text": ("Je confirme avoir validé l'identité du patient {who}, dont le profil est associé au compte de {holder}.",
+                           "I confirm I validated the identity of the patient {who}, whose profile is associated with {holder}'s account."),
+    "seq_confirm": ("Confirmer la présence", "Confirm presence"),
     # reschedule
     "reschedule_title": ("Déplacer un rendez-vous", "Reschedule an appointment"),
     "current_appointment": ("Rendez-vous actuel : {when} — {service}", "Current appointment: {when} — {service}"),
@@ -416,6 +430,8 @@ REFUSALS: dict[str, tuple[str, str]] = {
     "rebuild_running": ("Une reconstruction de ce modèle est déjà en cours : attendez qu'elle se termine.",
                         "A rebuild of this read model is already running: wait until it ends."),
     "unknown_projection": ("Ce modèle de lecture n'existe pas.", "No such read model."),
+    "identity_not_validated": ("L'identité du détenteur du compte doit d'abord être validée.",
+                               "The account holder's identity must be validated first."),
     "store_busy": ("Le hub est occupé : réessayez dans un instant.", "The hub is busy: try again in a moment."),
 }
 

@@ -21,6 +21,7 @@ from entrypoints.api.deps import require_clinic
 from entrypoints.api.errors import ApiError
 from entrypoints.api.routes.appointments import ROLE_SOURCES, load_visible
 from entrypoints.console.pages import refused, render, see_other
+from entrypoints.console.routes.presence import run_sequence, sequence_refused, steps_of, visible
 from entrypoints.console.session import PageRefused, Visit, VisitDep
 from projections.lists import clinic_name, suivi_choices
 from projections.queries import STATUSES, SUIVI_VIEWS, SuiviFilter, availability, suivi
@@ -155,25 +156,32 @@ def _refusal_page(visit: Visit, appointment: Appointment, exc: DomainError | Api
 @router.post("/appointments/{appointment_id}/status")
 def mark(appointment_id: UUID, visit: VisitDep, csrf: Csrf = "",
          status: Annotated[str, Form(max_length=20)] = "",
-         back: Annotated[str, Form(max_length=2000)] = "") -> Response:
-    """Present, absent or back to undefined (the API's ``POST .../status``)."""
+         back: Annotated[str, Form(max_length=2000)] = "",
+         sequence: Annotated[str, Form(max_length=10)] = "",
+         identify: Annotated[str, Form(max_length=10)] = "",
+         validate_association: Annotated[str, Form(max_length=10)] = "") -> Response:
+    """Present, absent or back to undefined (the API's ``POST .../status``); "present" on a row
+    with a red account icon opens the presence sequence (seed 001 §3.3) instead."""
     visit.check_csrf(csrf)
-    principal = visit.signed_in()
     scheduling = visit.services.scheduling
-    chosen = _one_of(visit, status, ("undefined", "present", "absent"), visit.t("status"))
-    with visit.acting():
-        try:
-            appointment = load_visible(scheduling, principal, appointment_id)
-        except (DomainError, ApiError):
-            raise PageRefused(404, visit.t("not_found")) from None
-        if principal.role not in ROLE_SOURCES:
-            raise PageRefused(403, visit.t("forbidden"))
-        try:
-            written = scheduling.set_status(appointment_id, chosen or "undefined")
-        except (DomainError, ApiError) as exc:
-            return _refusal_page(visit, appointment, exc)
-    _caught_up(visit, written.position)
-    return see_other(visit, _with(_back(visit, appointment, back), done=f"status_{chosen}"))
+    chosen = _one_of(visit, status, ("undefined", "present", "absent"), visit.t("status")) or "undefined"
+    appointment = visible(visit, appointment_id)
+    back = _back(visit, appointment, back)
+    if chosen == "present" and not sequence and len(steps_of(visit, appointment)) > 1:
+        return see_other(visit, f"/console/appointments/{appointment_id}/presence?"
+                         + urlencode({"back": back}))
+    try:
+        if sequence:
+            position = run_sequence(visit, appointment, identify == "yes", validate_association == "yes")
+        else:
+            with visit.acting():
+                position = scheduling.set_status(appointment_id, chosen).position
+    except (DomainError, ApiError) as exc:
+        if sequence:
+            return sequence_refused(visit, appointment, back, exc)
+        return _refusal_page(visit, appointment, exc)
+    _caught_up(visit, position)
+    return see_other(visit, _with(back, done=f"status_{chosen}"))
 
 
 @router.post("/appointments/{appointment_id}/cancel")
