@@ -54,3 +54,14 @@ def patient_name(model: ReadModel, patient_id: str) -> str:
     rows = model.query("SELECT first_name, last_name FROM {suivi_patients} WHERE patient_id = %s",
                        [patient_id])
     return " ".join(x for x in (rows[0]["first_name"], rows[0]["last_name"]) if x) if rows else ""
+
+
+def patient_card(model: ReadModel, patient_id: str) -> dict[str, str]:
+    """What staff check a person against: the name and the masked NAM, as the Suivi shows them."""
+    rows = model.query("SELECT first_name, last_name, nam_masked FROM {suivi_patients} "
+                       "WHERE patient_id = %s", [patient_id])
+    if not rows:
+        return {"name": "", "nam": ""}
+    row = rows[0]
+    return {"name": " ".join(x for x in (row["first_name"], row["last_name"]) if x),
+            "nam": row["nam_masked"] or ""}

@@ -7,6 +7,7 @@ from fastapi.staticfiles import StaticFiles
 
 from entrypoints.console.pages import HERE, page_refused, sign_in_required
 from entrypoints.console.routes import (
+    account_checks,
     auth,
     invitations,
     links,
@@ -21,7 +22,7 @@ from entrypoints.console.session import PageRefused, SignInRequired
 
 #: Every router of the console; add yours here.
 ROUTERS = tuple(module.router for module in (
-    auth, suivi, presence, invitations, ops, setup, users, self_service, links))
+    auth, suivi, presence, account_checks, invitations, ops, setup, users, self_service, links))
 
 
 def install_console(app: FastAPI) -> FastAPI:

@@ -7,11 +7,11 @@ from __future__ import annotations
 from typing import Annotated
 from uuid import UUID
 
-from aggregates.account import Account
-from aggregates.account_icons import PresenceStep, presence_steps
 from fastapi import APIRouter, Form
 from starlette.responses import Response
 
+from aggregates.account import Account
+from aggregates.account_icons import PresenceStep, presence_steps
 from aggregates.appointment import Appointment
 from aggregates.errors import DomainError
 from entrypoints.api.errors import ApiError

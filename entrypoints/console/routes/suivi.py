@@ -93,6 +93,8 @@ def _done(visit: Visit, done: str | None, at: str | None) -> str | None:
         return visit.t("clinic_created")
     if done == "cancelled":
         return visit.t("saved_cancel")
+    if done in ("validated_identity", "validated_association"):
+        return visit.t(f"saved_{done}")
     if done == "rescheduled" and at and re.fullmatch(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}", at):
         return visit.t("saved_reschedule", when=at)
     return None

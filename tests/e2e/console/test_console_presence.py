@@ -61,3 +61,42 @@ def test_presence_sequence_turns_the_icons_green(page: Page, console: Console, o
     expect(row.locator("[data-icon=association]")).to_have_attribute("data-state", "green")
     expect(row.locator("[data-icon=association]")).to_have_attribute("aria-label", "Association validée")
     screens.check("suivi-icons-green")
+
+
+def test_identify_then_validate_the_association_from_the_icons(page: Page, console: Console,
+                                                               output_path: str) -> None:
+    """Seed 001 §3.1–3.2: each red icon of the Suivi is its own action, identity first."""
+    screens = Screens(page, output_path)
+    book_with_account(console)
+    sign_in(page, console, console.token("clinic_staff", console.clinic_id))
+    page.goto(console.suivi_url())
+    row = page.locator("tr", has_text="Théo Gagnon")
+    # The card icon is no action while the holder's identity is red.
+    expect(row.get_by_role("link", name="Association non validée : valider l'association de Théo Gagnon")).to_have_count(0)
+    row.get_by_role("link", name="Identité non validée : confirmer l'identité du détenteur du compte de Théo Gagnon").click()
+    expect(page.get_by_role("heading", name="Confirmation de l'identité du patient")).to_be_visible()
+    expect(page.locator("#holder")).to_contain_text("Josée Gagnon")
+    screens.check("identity-check")
+    page.get_by_label("Je confirme avoir validé l'identité du patient Josée Gagnon").check()
+    page.get_by_role("button", name="Je confirme l'identité du patient").click()
+    expect(page.get_by_role("status")).to_have_text("Identité validée : l'icône du profil est verte.")
+    row = page.locator("tr", has_text="Théo Gagnon")
+    expect(row.locator("[data-icon=identity]")).to_have_attribute("data-state", "green")
+    expect(row.locator("[data-icon=association]")).to_have_attribute("data-state", "red")
+    expect(row.locator(".badge")).to_have_text("Non défini")  # presence is another action
+    screens.check("suivi-identified")
+
+    row.get_by_role("link", name="Association non validée : valider l'association de Théo Gagnon").click()
+    expect(page.get_by_role("heading", name="Association du patient")).to_be_visible()
+    expect(page.locator("#patient")).to_contain_text("Théo Gagnon")
+    expect(page.locator("#holder")).to_contain_text("Josée Gagnon")
+    screens.check("association-check")
+    page.get_by_label("Je confirme avoir validé l'identité du patient Théo Gagnon, dont le profil est "
+                      "associé au compte de Josée Gagnon.").check()
+    page.get_by_role("button", name="Je confirme l'identité du patient et son association avec le "
+                                    "détenteur du compte").click()
+    expect(page.get_by_role("status")).to_have_text("Association validée : l'icône de la carte est verte.")
+    row = page.locator("tr", has_text="Théo Gagnon")
+    expect(row.locator("[data-icon=association]")).to_have_attribute("data-state", "green")
+    expect(row.get_by_role("link")).to_have_count(1)  # only "Déplacer" is left as a link
+    screens.check("suivi-associated")
