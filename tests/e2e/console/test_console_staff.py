@@ -23,7 +23,7 @@ def sign_in_at(page: Page, url: str, token: str, screens: Screens | None = None)
     page.get_by_label("Jeton d'API").fill(token)
     page.get_by_role("button", name="Se connecter avec un jeton").click()
     # Wait for the signed-in page: a goto before the answer arrived would cancel the sign-in.
-    expect(page.get_by_role("button", name="Se déconnecter")).to_be_visible()
+    expect(page.get_by_role("button", name="Se déconnecter")).to_be_visible(timeout=20_000)
 
 
 def test_staff_follow_the_day(page: Page, console: Console, output_path: str) -> None:
