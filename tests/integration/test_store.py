@@ -85,3 +85,37 @@ def test_full_slot_writes_nothing(app: Scheduling, source: str) -> None:
     with pytest.raises(SlotFull):
         app.book(s.slot, s.consult, patient(2), source)
     assert app.head() == head
+
+
+def test_events_of_a_topic_are_read_by_an_index_on_postgresql(pg_schema_url: str) -> None:
+    """``StoreReads`` reads clinics, services and professionals by their creation topic: on
+    PostgreSQL an index on (topic, position) makes that a range scan of those events, not a
+    scan of the log. Made at start, and a second start finds it there."""
+    import psycopg
+
+    from aggregates.service import Service
+    from hub.scheduling.reads import StoreReads
+
+    app = make_app(pg_schema_url)
+    again = make_app(pg_schema_url)
+    try:
+        world = Setup(app)
+        for _ in range(30):
+            world.open_slot(hours=80)
+        schema = pg_schema_url.split("schema=")[1]
+        table = app.recorder.events_table_name  # type: ignore[attr-defined]
+        with psycopg.connect(pg_schema_url.split("?")[0], autocommit=True) as conn:
+            found = conn.execute("SELECT indexdef FROM pg_indexes WHERE schemaname = %s AND indexname = %s",
+                                 (schema, f"{table}_topic_idx")).fetchone()
+            conn.execute("SET enable_seqscan = off")
+            conn.execute(f'ANALYZE "{schema}"."{table}"')
+            plan = "\n".join(r[0] for r in conn.execute(
+                f'EXPLAIN SELECT * FROM "{schema}"."{table}" WHERE notification_id >= 1 '
+                "AND topic = ANY(%s) ORDER BY notification_id LIMIT 500",
+                ([Service.Defined.__module__ + ":" + Service.Defined.__qualname__],)).fetchall())
+        assert found is not None and "(topic, notification_id)" in found[0]
+        assert f"{table}_topic_idx" in plan
+        assert {s.id for s in StoreReads(app).services()} == {world.consult, world.vaccine}
+    finally:
+        again.close()
+        app.close()
