@@ -101,18 +101,26 @@ def copy_aggregate(aggregate: A) -> A:
     return twin
 
 
-#: What the current ``retrying`` attempt has read (None: the aggregate does not exist); None
-#: outside ``retrying``.
-_attempt_reads: ContextVar[dict[UUID, Aggregate | None] | None] = ContextVar("attempt_reads", default=None)
+#: What the ``retrying`` attempts in progress have read, innermost last (None: the aggregate
+#: does not exist); empty outside ``retrying``.
+_attempt_reads: ContextVar[tuple[dict[UUID, Aggregate | None], ...]] = ContextVar(
+    "attempt_reads", default=())
+
+
+def _current_reads() -> dict[UUID, Aggregate | None] | None:
+    stack = _attempt_reads.get()
+    return stack[-1] if stack else None
 
 
 def _forget_attempt_reads(saved: Iterable[Any]) -> None:
-    reads = _attempt_reads.get()
-    if reads:
+    """What is saved is read again, by this attempt and by any attempt it is nested in."""
+    stack = _attempt_reads.get()
+    if stack:
         for obj in saved:
             saved_id = getattr(obj, "id", None) or getattr(obj, "originator_id", None)
             if isinstance(saved_id, UUID):
-                reads.pop(saved_id, None)
+                for reads in stack:
+                    reads.pop(saved_id, None)
 
 
 class _KeysNotWired:
@@ -228,7 +236,7 @@ class HubApplication(Application[UUID]):
         already (``prefetch``) is not read again: a fresh copy of it is returned.
         """
         wanted = list(dict.fromkeys(aggregate_ids))
-        reads = _attempt_reads.get()
+        reads = _current_reads()
         found: dict[UUID, Aggregate] = {}
         if reads is not None:
             for aggregate_id in [i for i in wanted if i in reads]:
@@ -275,7 +283,7 @@ class HubApplication(Application[UUID]):
     def prefetch(self, *aggregate_ids: UUID | None) -> None:
         """Read these aggregates in one query for the rest of the current ``retrying`` attempt
         (later ``load``/``load_many`` of them cost no query). Nothing outside ``retrying``."""
-        if _attempt_reads.get() is not None:
+        if _current_reads() is not None:
             self.load_many(i for i in aggregate_ids if i is not None)
 
     def peek(self, aggregate_id: UUID) -> Aggregate | None:
@@ -334,7 +342,7 @@ class HubApplication(Application[UUID]):
     def retrying(self, command: Callable[[], R], what: str) -> R:
         """Run ``command`` (load, decide, save) again when a concurrent writer won."""
         for attempt in range(self.max_conflict_retries):
-            reads = _attempt_reads.set({})
+            reads = _attempt_reads.set((*_attempt_reads.get(), {}))
             try:
                 return command()
             except RecordConflictError:

@@ -119,3 +119,19 @@ def test_events_of_a_topic_are_read_by_an_index_on_postgresql(pg_schema_url: str
     finally:
         again.close()
         app.close()
+
+
+def test_a_nested_command_s_save_is_seen_by_the_outer_attempt(app: Scheduling, setup: Setup) -> None:
+    """``prefetch`` keeps what an attempt read; a command run inside it (its own ``retrying``)
+    that saves one of those aggregates makes the outer attempt read it again, not reuse the
+    stale copy (which would conflict on every retry)."""
+    seen: list[int] = []
+
+    def outer() -> None:
+        app.prefetch(setup.slot)
+        before = app.load(Slot, setup.slot, "slot").version
+        app.book(setup.slot, setup.consult, patient(1), "emr")  # its own retrying, nested
+        seen.extend([before, app.load(Slot, setup.slot, "slot").version])
+
+    app.retrying(outer, "outer")
+    assert seen[1] > seen[0]
