@@ -95,14 +95,12 @@ def rebuild_projections(args: argparse.Namespace) -> int:
     names = _names(args.names)
     settings = Settings()
     projector = build_projector(bootstrap(settings), names, settings)
-    bars: list[tqdm] = []
-    bar_of = {name: _bar(name, not args.no_progress, bars) for name in names}
-    # one pass over the log for all of them: each event read and decoded once
-    positions = projector.rebuild_many(names, chunk=args.chunk,
-                                       progress=lambda name, position, target: bar_of[name](position, target))
-    for bar in bars:
-        bar.close()
-    for name, position in positions.items():
+    for name in names:
+        bars: list[tqdm] = []
+        position = projector.rebuild(name, chunk=args.chunk,
+                                     progress=_bar(name, not args.no_progress, bars))
+        for bar in bars:
+            bar.close()
         print(f"{name}: rebuilt and swapped in at position {position}")
     return 0
 
