@@ -21,6 +21,7 @@ from eventsourcing.domain import Aggregate, event
 from aggregates.account_icons import AccountIcons, PresenceStep, account_icons
 from aggregates.errors import Conflict, InvalidValue, NotFound
 from aggregates.patient import CONTACT_FIELDS
+from aggregates.pseudonyms import keyed_index_id
 
 #: Patient-record fields whose change puts a validation back to red (everything but language).
 PERSONAL_FIELDS = ("nam", "first_name", "last_name", "birth_date", *CONTACT_FIELDS)
@@ -77,9 +78,20 @@ def normalise_email(email: str) -> str:
     return cleaned
 
 
-def email_index_id(email: str) -> UUID:
-    """The id of the index aggregate that maps one sign-in e-mail to its account."""
+def email_index_id(secret: bytes, email: str) -> UUID:
+    """The id of the index aggregate that maps one sign-in e-mail to its account, keyed
+    with the index secret (``aggregates.pseudonyms``): the id does not confirm an e-mail."""
+    return keyed_index_id(secret, "account-email", normalise_email(email))
+
+
+def legacy_email_index_id(email: str) -> UUID:
+    """The unkeyed id accounts opened before the keyed index have (read, never written)."""
     return uuid5(NAMESPACE_URL, f"hub:account-email:{normalise_email(email)}")
+
+
+def email_index_ids(secret: bytes, email: str) -> list[UUID]:
+    """Where a lookup looks, in order: the keyed id, then the legacy one."""
+    return [email_index_id(secret, email), legacy_email_index_id(email)]
 
 
 class Account(Aggregate):
@@ -269,18 +281,26 @@ class Account(Aggregate):
 
 class AccountEmail(Aggregate):
     """Index: one sign-in e-mail → one account; saved with the account, so two accounts
-    racing for the same e-mail conflict. Its id derives from the e-mail, which it does not
-    store (the account holds it once)."""
+    racing for the same e-mail conflict. Its id is keyed from the e-mail
+    (``email_index_id``), which it does not store (the account holds it once, sealed).
+    Once the account's holder is erased, the e-mail is free: the entry is relinked to the
+    next account opened with it."""
 
     if TYPE_CHECKING:  # made by ``@event("EmailIndexed")`` when the class is defined
         EmailIndexed: ClassVar[type[Aggregate.Created]]
 
     @classmethod
-    def index(cls, email: str, account_id: UUID) -> AccountEmail:
-        return cls._create(cls.EmailIndexed, id=email_index_id(email), account_id=account_id)
+    def index(cls, secret: bytes, email: str, account_id: UUID) -> AccountEmail:
+        return cls._create(cls.EmailIndexed, id=email_index_id(secret, email),
+                           account_id=account_id)
 
     @event("EmailIndexed")
     def __init__(self, account_id: UUID) -> None:
+        self.account_id = account_id
+
+    @event("Relinked")
+    def relink(self, account_id: UUID) -> None:
+        """The e-mail now opens ``account_id`` (the previous account's holder was erased)."""
         self.account_id = account_id
 
 

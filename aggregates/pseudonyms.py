@@ -4,6 +4,10 @@ A NAM has few enough possible values to be found back from ``uuid5(NAM)`` by try
 all. The identifier index is keyed instead by ``HMAC-SHA256(secret, "system|value")``: the
 same identifier always gives the same id (two racing registrations still conflict), and
 without the secret an id tells nothing about the identifier.
+
+The citizen-account and staff-user e-mail indexes use the same scheme
+(``keyed_index_id``): an e-mail guessed by someone with database access cannot be
+confirmed from the ids.
 """
 
 from __future__ import annotations
@@ -22,6 +26,12 @@ def identifier_digest(secret: bytes, system: str, value: str) -> str:
     return hmac.new(secret, f"{system}|{value}".encode(), hashlib.sha256).hexdigest()
 
 
-def digest_index_id(digest: str) -> UUID:
-    """The id of the index entry for an identifier digest."""
-    return uuid5(NAMESPACE_URL, f"hub:patient-identifier:{digest}")
+def digest_index_id(digest: str, kind: str = "patient-identifier") -> UUID:
+    """The id of the index entry of ``kind`` for a keyed digest."""
+    return uuid5(NAMESPACE_URL, f"hub:{kind}:{digest}")
+
+
+def keyed_index_id(secret: bytes, kind: str, value: str) -> UUID:
+    """The id of the ``kind`` index entry for ``value`` (already normalised, e.g. an
+    e-mail): ``digest_index_id`` of its keyed digest, the kind as the authority."""
+    return digest_index_id(identifier_digest(secret, f"hub:{kind}", value), kind)

@@ -15,6 +15,7 @@ import re
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from enum import StrEnum
+from typing import TYPE_CHECKING, ClassVar
 from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.domain import Aggregate, event
@@ -22,6 +23,7 @@ from eventsourcing.domain import Aggregate, event
 from aggregates import one_time_secret as secrets_
 from aggregates.errors import Conflict, InvalidValue
 from aggregates.one_time_secret import OneTimeSecret
+from aggregates.pseudonyms import keyed_index_id
 from aggregates.values import choice
 
 #: Failed sign-ins within ``SIGN_IN_WINDOW`` after which sign-in waits out the window.
@@ -72,9 +74,21 @@ def normalise_email(email: str) -> str:
     return cleaned
 
 
-def email_index_id(email: str) -> UUID:
-    """The id of the index aggregate that holds one e-mail for one user (A6 asks it too)."""
+def email_index_id(secret: bytes, email: str) -> UUID:
+    """The id of the index aggregate that holds one e-mail for one user (A6 asks it too),
+    keyed with the index secret (``aggregates.pseudonyms``): the id does not confirm an
+    e-mail."""
+    return keyed_index_id(secret, "user-email", normalise_email(email))
+
+
+def legacy_email_index_id(email: str) -> UUID:
+    """The unkeyed id of users added before the keyed index (read, then re-keyed)."""
     return uuid5(NAMESPACE_URL, f"hub:user-email:{normalise_email(email)}")
+
+
+def email_index_ids(secret: bytes, email: str) -> list[UUID]:
+    """Where a lookup looks, in order: the keyed id, then the legacy one."""
+    return [email_index_id(secret, email), legacy_email_index_id(email)]
 
 
 def require_strong_password(password: str, email: str, first_name: str, last_name: str) -> None:
@@ -296,13 +310,19 @@ class User(Aggregate):
 
 class UserEmail(Aggregate):
     """Index: one e-mail → one user. Saved with the user, so two racing additions of the
-    same e-mail conflict and one is refused."""
+    same e-mail conflict and one is refused. Its id is keyed (``email_index_id``) and it no
+    longer stores the e-mail (entries written before the keyed index have it, at their
+    legacy id)."""
 
-    @staticmethod
-    def create_id(email: str, user_id: UUID) -> UUID:
-        return email_index_id(email)
+    if TYPE_CHECKING:  # made by ``@event("EmailIndexed")`` when the class is defined
+        EmailIndexed: ClassVar[type[Aggregate.Created]]
+
+    @classmethod
+    def index(cls, secret: bytes, email: str, user_id: UUID) -> UserEmail:
+        # ``email`` stays in the event for the entries written before (legacy ids): now ""
+        return cls._create(cls.EmailIndexed, id=email_index_id(secret, email), user_id=user_id,
+                           email="")
 
     @event("EmailIndexed")
-    def __init__(self, email: str, user_id: UUID) -> None:
-        self.email = email
+    def __init__(self, user_id: UUID, email: str) -> None:
         self.user_id = user_id

@@ -121,7 +121,7 @@ class Sessions:
         def run() -> User:
             user = self.users.get(user_id)
             change(user)  # type: ignore[operator]  # a User command
-            self.app.commit(user)
+            self.users.commit(user)  # re-keys a legacy e-mail index entry
             return user
 
         return self.app.retrying(run, what)

@@ -22,7 +22,13 @@ from adapters.userstore import UserStore
 from aggregates.clinic import Clinic
 from aggregates.errors import Conflict, DomainError, InvalidValue, NotFound
 from aggregates.one_time_secret import SecretWrong
-from aggregates.user import User, UserEmail, email_index_id, require_strong_password
+from aggregates.user import (
+    User,
+    UserEmail,
+    email_index_id,
+    email_index_ids,
+    require_strong_password,
+)
 from hub.application import HubApplication
 
 log = structlog.get_logger("hub.access.users")
@@ -115,14 +121,29 @@ class Users:
 
     def find(self, email: str) -> User | None:
         """The user with this e-mail, or None (a malformed e-mail is nobody's)."""
-        try:
-            index_id = email_index_id(email)
-        except InvalidValue:
-            return None
-        if not self.app.exists(index_id):
+        index_id = self.index_id(email)
+        if index_id is None:
             return None
         index = self.app.load(UserEmail, index_id, "user")
         return self.get(index.user_id)
+
+    def index_id(self, email: str) -> UUID | None:
+        """The id of the e-mail's index entry: the keyed one, else the legacy unkeyed one of
+        a user added before the index was keyed (re-keyed by the user's next write), else
+        None (a malformed e-mail is nobody's)."""
+        try:
+            ids = email_index_ids(self.app.index_secret, email)
+        except InvalidValue:
+            return None
+        return next((i for i in ids if self.app.exists(i)), None)
+
+    def commit(self, user: User) -> int:
+        """Save a user's change; a user still indexed under the legacy unkeyed id gets the
+        keyed entry in the same transaction (two racing re-keys conflict, one retries)."""
+        keyed = email_index_id(self.app.index_secret, user.email)
+        rekey = [] if self.app.exists(keyed) else [
+            UserEmail.index(self.app.index_secret, user.email, user.id)]
+        return self.app.commit(user, *rekey)
 
     def by_email_or_id(self, reference: str) -> User:
         """The user named by an e-mail or an id (CLI)."""
@@ -156,13 +177,13 @@ class Users:
         for clinic_id in clinic_ids:
             self.app.load(Clinic, clinic_id, "clinic")
         user = User.add(email, title, first_name, last_name, roles, clinic_ids)
-        if self.app.exists(email_index_id(user.email)):
+        if self.index_id(user.email) is not None:
             raise EmailTaken("a user already has this e-mail: change that user's roles instead",
                              field="email")
         code = new_secret_code()
         user.issue_secret_code(code, self.now, self.code_valid_for)
         try:
-            position = self.app.commit(user, UserEmail(user.email, user.id))
+            position = self.commit(user)
         except RecordConflictError:
             raise EmailTaken("a user already has this e-mail", field="email") from None
         log.info("user added", user_id=str(user.id), roles=user.roles)
@@ -175,7 +196,7 @@ class Users:
         def run() -> int:
             user = self.get(user_id)
             user.issue_secret_code(code, self.now, self.code_valid_for)
-            return self.app.commit(user)
+            return self.commit(user)
 
         position = self.app.retrying(run, "new secret code")
         log.info("secret code issued", user_id=str(user_id))
@@ -191,7 +212,7 @@ class Users:
             user = self.get(user_id)
             user.change_access(user.roles if roles is None else roles,
                                user.clinic_ids if clinic_ids is None else clinic_ids)
-            return self.app.commit(user)
+            return self.commit(user)
 
         position = self.app.retrying(run, "change access")
         log.info("user access changed", user_id=str(user_id))
@@ -208,7 +229,7 @@ class Users:
         def run() -> tuple[int, str]:
             user = self.get(user_id)
             user.request_password_reset(secret, self.now, self.reset_valid_for)
-            return self.app.commit(user), user.email
+            return self.commit(user), user.email
 
         position, email = self.app.retrying(run, "password reset")
         token = f"{user_id.hex}.{secret}"
@@ -228,7 +249,7 @@ class Users:
         def run() -> int:
             user = self.get(user_id)
             user.deactivate() if not active else user.reactivate()
-            return self.app.commit(user)
+            return self.commit(user)
 
         position = self.app.retrying(run, "deactivate" if not active else "reactivate")
         if not active:
@@ -269,10 +290,10 @@ class Users:
                 check(user)
             except DomainError:
                 if list(user.pending_events):
-                    self.app.commit(user)  # the wrong try counts towards the lock
+                    self.commit(user)  # the wrong try counts towards the lock
                 raise
             self.store.set_password(str(user.id), password_hash)
-            self.app.commit(user)
+            self.commit(user)
             return user
 
         user = self.app.retrying(run, what)

@@ -21,7 +21,9 @@ from aggregates.account import (
     IdentityNotValidated,
     PatientIsHolder,
     email_index_id,
+    email_index_ids,
 )
+from aggregates.patient import Patient
 from hub.actor import current_actor
 from hub.scheduling.service import Scheduling, Written
 
@@ -52,13 +54,19 @@ class Accounts:
         until a clinic identifies them). A staff user's e-mail: ``staff_email`` (A6)."""
 
         def run() -> Opened:
-            if self.app.exists(email_index_id(email)):
+            taken = self._index_of(email)
+            if taken is not None and not self._holder_erased(taken.account_id):
                 raise AccountEmailInUse("an account already signs in with this e-mail",
                                         field="email")
             matched = self.app.patients.match(holder)
             account = Account.open(email, matched.patient.id, self.staff_emails,
                                    opened_by=current_actor().subject)
-            index = AccountEmail.index(account.email, account.id)
+            secret = self.app.index_secret
+            if taken is not None and taken.id == email_index_id(secret, account.email):
+                taken.relink(account.id)  # its account's holder was erased: the e-mail is free
+                index = taken
+            else:  # a new e-mail, or one a legacy (unkeyed) entry names for an erased holder
+                index = AccountEmail.index(secret, account.email, account.id)
             membership = self.app.patients.note_account(matched.patient.id, account.id)
             position = self.app.commit(account, index, *matched.changed, *membership)
             return Opened(account.id, matched.patient.id, position)
@@ -66,6 +74,28 @@ class Accounts:
         opened = self.app.retrying(run, "open account")
         log.info("account opened", account_id=str(opened.id), position=opened.position)
         return opened
+
+    def _index_of(self, email: str) -> AccountEmail | None:
+        """The e-mail's index entry: the keyed one, else the legacy unkeyed one of an account
+        opened before the index was keyed, else None."""
+        for key in email_index_ids(self.app.index_secret, email):
+            if self.app.exists(key):
+                return self.app.load(AccountEmail, key, "account")
+        return None
+
+    def _holder_erased(self, account_id: UUID) -> bool:
+        """The account's holder was erased (``hub patients erase``): its e-mail is free."""
+        holder = self.get(account_id).holder_patient_id
+        return self.app.load(Patient, holder, "patient").erased
+
+    def _rekeyed(self, account: Account) -> list[AccountEmail]:
+        """The keyed index entry of an account still indexed under the legacy unkeyed id,
+        saved with the account's next change (none once its holder is erased)."""
+        if not account.email:
+            return []
+        if self.app.exists(email_index_id(self.app.index_secret, account.email)):
+            return []
+        return [AccountEmail.index(self.app.index_secret, account.email, account.id)]
 
     def add_patient(self, account_id: UUID, patient: dict[str, Any]) -> Written:
         """The citizen asks to associate a patient (A3): red until a clinic validates it."""
@@ -78,8 +108,8 @@ class Accounts:
                                       patient_id=str(matched.patient.id))
             changed: list[Any] = [*matched.changed]
             if account.request_association(matched.patient.id, "citizen"):
-                changed += [account, *self.app.patients.note_account(matched.patient.id,
-                                                                     account.id)]
+                changed += [account, *self._rekeyed(account),
+                            *self.app.patients.note_account(matched.patient.id, account.id)]
             return Written(matched.patient.id, self.app.commit(*changed))
 
         return self.app.retrying(run, "associate patient")
@@ -102,7 +132,7 @@ class Accounts:
         def run() -> Written:
             account = self.get(account_id)
             account.identify(self._validating_clinic(account, clinic_ids))
-            return Written(account.id, self.app.commit(account))
+            return Written(account.id, self.app.commit(account, *self._rekeyed(account)))
 
         return self.app.retrying(run, "identify account holder")
 
@@ -113,7 +143,7 @@ class Accounts:
         def run() -> Written:
             account = self.get(account_id)
             account.validate_association(patient_id, self._validating_clinic(account, clinic_ids))
-            return Written(account.id, self.app.commit(account))
+            return Written(account.id, self.app.commit(account, *self._rekeyed(account)))
 
         return self.app.retrying(run, "validate association")
 

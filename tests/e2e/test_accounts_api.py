@@ -16,6 +16,7 @@ from fastapi.testclient import TestClient
 from connectors.fhir import codes
 from tests.support.http import HttpClinic, booking_body
 from tests.support.scheduling import future, patient
+from tests.support.users import add_user
 
 PARENT = patient(1, first_name="Julie", last_name="Roy", email="julie@exemple.ca")
 CHILD = patient(2, first_name="Léo", last_name="Roy")
@@ -35,7 +36,8 @@ def suivi_icons(client: TestClient, clinic: HttpClinic, headers: dict, position:
 
 
 class StaffUserEmail(Aggregate):
-    """Stands for the access-management issue's user e-mail index (same id scheme)."""
+    """Stands for a user e-mail index entry written before the index was keyed (its legacy
+    unkeyed id)."""
 
     @event("Indexed")
     def __init__(self) -> None:
@@ -162,5 +164,12 @@ def test_a_staff_users_email_cannot_open_an_account(client: TestClient, auth, ad
     head = scheduling.head()
     answer = client.post("/v1/accounts", headers=admin,
                          json={"email": "Infirmiere@Clinique.ca", "holder": PARENT})
+    assert answer.status_code == 409 and answer.json()["error"]["code"] == "staff_email"
+    assert scheduling.head() == head
+    # a user added now (keyed index entry) likewise
+    add_user(client, admin, ["info_sante_811"], email="commis@clinique.ca")
+    head = scheduling.head()
+    answer = client.post("/v1/accounts", headers=admin,
+                         json={"email": "COMMIS@clinique.ca", "holder": PARENT})
     assert answer.status_code == 409 and answer.json()["error"]["code"] == "staff_email"
     assert scheduling.head() == head

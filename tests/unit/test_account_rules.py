@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Callable
-from uuid import uuid4
+from uuid import NAMESPACE_URL, uuid4, uuid5
 
 import pytest
 
@@ -18,6 +18,7 @@ from aggregates.account import (
     PatientNotInAccount,
     StaffEmail,
     email_index_id,
+    legacy_email_index_id,
     membership_id,
 )
 from aggregates.errors import DomainError, InvalidValue
@@ -54,12 +55,28 @@ def test_a_malformed_email_is_refused(email: str) -> None:
         Account.open(email, HOLDER, staff_emails=set())
 
 
+SECRET = b"s" * 32
+
+
 def test_the_email_index_is_keyed_by_the_normalised_email() -> None:
     account = _account()
-    index = AccountEmail.index(account.email, account.id)
-    assert index.id == email_index_id(" PARENT@example.CA") and index.account_id == account.id
+    index = AccountEmail.index(SECRET, account.email, account.id)
+    assert index.id == email_index_id(SECRET, " PARENT@example.CA")
+    assert index.account_id == account.id
     (indexed,) = index.collect_events()
     assert "email" not in vars(indexed)
+    # keyed: not the unkeyed digest of the e-mail (anyone could compute that one), and
+    # another secret gives another id
+    unkeyed = uuid5(NAMESPACE_URL, "hub:account-email:parent@example.ca")
+    assert index.id != unkeyed and legacy_email_index_id(" PARENT@example.CA") == unkeyed
+    assert index.id != email_index_id(b"t" * 32, account.email)
+
+
+def test_an_index_entry_is_relinked_to_the_next_account() -> None:
+    index = AccountEmail.index(SECRET, "parent@example.ca", first := uuid4())
+    index.relink(second := uuid4())
+    assert index.account_id == second != first
+    assert [type(e).__name__ for e in index.collect_events()] == ["EmailIndexed", "Relinked"]
 
 
 def _refused(account: Account, error: type[DomainError], code: str,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from uuid import uuid4
+from uuid import NAMESPACE_URL, uuid4, uuid5
 
 import pytest
 from eventsourcing.application import Application
@@ -20,6 +20,7 @@ from aggregates.user import (
     UserEmail,
     WeakPassword,
     email_index_id,
+    legacy_email_index_id,
     require_strong_password,
 )
 
@@ -27,6 +28,7 @@ NOW = datetime(2026, 5, 22, 9, 0, tzinfo=UTC)
 DAY = timedelta(days=1)
 CODE = "K7Q2-M9XD-4RTP-W8ZC"
 CLINIC = uuid4()
+SECRET = b"s" * 32
 
 
 def new_user(**overrides: object) -> User:
@@ -62,9 +64,14 @@ def test_add_normalises_and_checks() -> None:
 
 def test_email_index_is_case_insensitive_and_one_per_email() -> None:
     user = new_user()
-    index = UserEmail(user.email, user.id)
-    assert index.id == email_index_id("EMMETT.brown@clinique.example") == email_index_id(user.email)
-    assert index.user_id == user.id
+    index = UserEmail.index(SECRET, user.email, user.id)
+    assert index.id == email_index_id(SECRET, "EMMETT.brown@clinique.example")
+    assert index.id == email_index_id(SECRET, user.email) and index.user_id == user.id
+    # keyed: neither the unkeyed digest of the e-mail nor the e-mail itself in the event
+    unkeyed = uuid5(NAMESPACE_URL, f"hub:user-email:{user.email}")
+    assert index.id != unkeyed and legacy_email_index_id(user.email) == unkeyed
+    assert index.id != email_index_id(b"t" * 32, user.email)
+    assert user.email not in repr([vars(e) for e in index.collect_events()])
 
 
 def test_secret_code_works_once_and_ignores_case_spaces_dashes() -> None:
@@ -199,7 +206,7 @@ def test_round_trip_through_a_store() -> None:
     user = enrolled_user()
     user.record_failed_sign_in(NOW)
     user.request_password_reset("token-" + "z" * 40, NOW, timedelta(hours=1))
-    app.save(user, UserEmail(user.email, user.id))
+    app.save(user, UserEmail.index(SECRET, user.email, user.id))
     copy = app.repository.get(user.id)
     assert copy.__dict__ == user.__dict__
-    assert app.repository.get(email_index_id(user.email)).user_id == user.id
+    assert app.repository.get(email_index_id(SECRET, user.email)).user_id == user.id
