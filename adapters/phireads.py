@@ -34,8 +34,12 @@ class MemoryPhiReads:
         self._lock = threading.Lock()
 
     def record(self, reader: str, role: str, patient_id: str, what: str) -> None:
+        self.record_many(reader, role, [patient_id], what)
+
+    def record_many(self, reader: str, role: str, patient_ids: list[str], what: str) -> None:
+        at = datetime.now(UTC).isoformat()
         with self._lock:
-            self._rows.append(PhiRead(datetime.now(UTC).isoformat(), reader, role, patient_id, what))
+            self._rows.extend(PhiRead(at, reader, role, p, what) for p in patient_ids)
 
     def find(self, patient_id: str | None = None, reader: str | None = None,
              limit: int = 200) -> list[PhiRead]:
@@ -60,9 +64,14 @@ class SqlPhiReads:
         return sql.replace("?", "%s") if self.postgres else sql
 
     def record(self, reader: str, role: str, patient_id: str, what: str) -> None:
+        self.record_many(reader, role, [patient_id], what)
+
+    def record_many(self, reader: str, role: str, patient_ids: list[str], what: str) -> None:
+        """One row per patient, in one transaction."""
+        at = datetime.now(UTC).isoformat()
         with self.datastore.transaction(commit=True) as cursor:
-            cursor.execute(self._sql(f"INSERT INTO {self.table} VALUES (?, ?, ?, ?, ?)"),
-                           (datetime.now(UTC).isoformat(), reader, role, patient_id, what))
+            cursor.executemany(self._sql(f"INSERT INTO {self.table} VALUES (?, ?, ?, ?, ?)"),
+                               [(at, reader, role, p, what) for p in patient_ids])
 
     def find(self, patient_id: str | None = None, reader: str | None = None,
              limit: int = 200) -> list[PhiRead]:

@@ -165,6 +165,7 @@ class FhirServer:
     def appointment(self, appointment: Appointment, scope: Scope) -> dict[str, Any]:
         """The Appointment as ``scope`` may see it: a portal gets the patient as it gave it
         (the NAM it sent, the name as given), never the hub's record."""
+        scope.appointments.shows([appointment.patient_id])  # the read trail (Loi 25)
         service: Service = self.app.repository.get(appointment.service_id, deepcopy_from_cache=False)
         patient = self.reads.patient(appointment.patient_id)
         icons = NO_ACCOUNT

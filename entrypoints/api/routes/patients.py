@@ -13,7 +13,7 @@ from pydantic import BaseModel, Field
 from aggregates.errors import NotFound
 from aggregates.patient import Patient
 from aggregates.values import normalise_nam
-from entrypoints.api.deps import SchedulingDep, ServicesDep, Staff
+from entrypoints.api.deps import SchedulingDep, Staff
 from entrypoints.api.errors import ApiError, responses
 from entrypoints.api.routes.appointments import Email, Phone
 from entrypoints.api.schemas import Strict
@@ -82,7 +82,7 @@ def load_visible_patient(scheduling: Scheduling, principal: Principal, patient_i
         patient = scheduling.load(Patient, patient_id, "patient")
     except NotFound:
         raise _hidden() from None
-    if not Viewer.of(principal).patient(scheduling.patients.clinics(patient.id)):
+    if not Viewer.of(principal).patient(patient.id, scheduling.patients.clinics(patient.id)):
         raise _hidden()
     return patient
 
@@ -93,34 +93,28 @@ def _hidden() -> ApiError:
 
 @router.post("/search", response_model=PatientOut,
              responses=responses(400, 401, 403, 404, 413, 422, 503))
-def find_by_nam(body: PatientSearchIn, principal: Staff, scheduling: SchedulingDep,
-                services: ServicesDep) -> PatientOut:
+def find_by_nam(body: PatientSearchIn, principal: Staff, scheduling: SchedulingDep) -> PatientOut:
     """Find a patient by health insurance number, among those with an appointment in the
     token's clinics (admin: all). The read is recorded (``GET /v1/phi-reads``)."""
     patient = scheduling.patients.find_by_nam(normalise_nam(body.nam))
-    if patient is None or not Viewer.of(principal).patient(scheduling.patients.clinics(patient.id)):
+    if patient is None or not Viewer.of(principal).patient(
+            patient.id, scheduling.patients.clinics(patient.id)):
         raise ApiError(404, "not_found", "no patient of this token's clinics has this NAM")
-    services.phi_reads.record(principal.subject, principal.role.value, str(patient.id),
-                              "POST /v1/patients/search")
     return patient_out(patient)
 
 
 @router.get("/{patient_id}", response_model=PatientOut,
             responses=responses(401, 403, 404, 422, 503))
-def get_patient(patient_id: UUID, principal: Staff, scheduling: SchedulingDep,
-                services: ServicesDep) -> PatientOut:
+def get_patient(patient_id: UUID, principal: Staff, scheduling: SchedulingDep) -> PatientOut:
     """The patient record (staff of a clinic holding one of the patient's appointments). The
     read is recorded (``GET /v1/phi-reads``)."""
-    patient = load_visible_patient(scheduling, principal, patient_id)
-    services.phi_reads.record(principal.subject, principal.role.value, str(patient.id),
-                              f"GET /v1/patients/{patient_id}")
-    return patient_out(patient)
+    return patient_out(load_visible_patient(scheduling, principal, patient_id))
 
 
 @router.patch("/{patient_id}", response_model=PatientWritten,
               responses=responses(400, 401, 403, 404, 409, 413, 422, 503))
 def correct_patient(patient_id: UUID, body: PatientPatch, principal: Staff,
-                    scheduling: SchedulingDep, services: ServicesDep) -> PatientWritten:
+                    scheduling: SchedulingDep) -> PatientWritten:
     """Correct the record (the only way it changes besides its account holder's own update).
     A birth date disagreeing with the NAM: 422 ``nam_birth_date_mismatch``; a NAM another
     patient has: 409 ``identifier_in_use``. Accounts of the patient go back to red (A2, A3)."""
@@ -130,6 +124,4 @@ def correct_patient(patient_id: UUID, body: PatientPatch, principal: Staff,
         raise ApiError(422, "invalid_value", "send at least one field to change")
     written = scheduling.correct_patient(patient_id, changes)
     patient = scheduling.load(Patient, patient_id, "patient")
-    services.phi_reads.record(principal.subject, principal.role.value, str(patient.id),
-                              f"PATCH /v1/patients/{patient_id}")
     return PatientWritten(**patient_out(patient).model_dump(), position=written.position)

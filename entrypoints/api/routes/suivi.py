@@ -110,6 +110,7 @@ def clinic_suivi(
     chosen = SuiviFilter(str(clinic_id), day, view, _s(professional_id), _s(service_id), product,
                          status, source, dose)
     items = suivi(model, chosen, zone, limit=page.limit, offset=page.after)
+    Viewer.of(principal).shows(i["patient_id"] for i in items)
     return SuiviPage(items=items, next_after=_next(page, items), date=day, view=view)  # type: ignore[arg-type]  # read-model rows, validated by the response model
 
 
@@ -126,6 +127,7 @@ def patient_appointments(
     items = patient_history(model, str(patient_id), clinics, _zone(request), page.limit, page.after)
     if not items and page.after == 0:
         raise ApiError(404, "not_found", "no appointments of this patient are visible to this token")
+    Viewer.of(principal).shows(i["patient_id"] for i in items)
     return Page(items=items, next_after=_next(page, items))  # type: ignore[arg-type]  # read-model rows, validated by the response model
 
 

@@ -14,6 +14,7 @@ from starlette.responses import Response
 from aggregates.errors import DomainError
 from entrypoints.console.pages import refused, render, see_other
 from entrypoints.console.session import PageRefused, Visit, VisitDep
+from hub.access.visibility import Viewer
 from hub.relay.relay import published_position
 from projections.queries import audit_of, events_after
 
@@ -84,6 +85,7 @@ def events(visit: VisitDep, after: str | None = None) -> Response:
     visit.ops()
     start = _int(visit, after, visit.t("after_position"))
     items = _rows(events_after(visit.services.projections.get("audit").view, start, PAGE))
+    Viewer.of(visit.signed_in()).shows_events(items)
     next_after = items[-1]["position"] if len(items) == PAGE else None
     return render(visit, "events.html", items=items, after=start, next_after=next_after)
 
@@ -103,5 +105,6 @@ def audit(aggregate_id: UUID, visit: VisitDep) -> Response:
     """One aggregate's history in version order."""
     visit.ops()
     items = _rows(audit_of(visit.services.projections.get("audit").view, str(aggregate_id), 1_000))
+    Viewer.of(visit.signed_in()).shows_events(items)
     return render(visit, "audit.html", status=200 if items else 404, aggregate_id=aggregate_id,
                   items=items)

@@ -23,6 +23,7 @@ from entrypoints.api.routes.appointments import ROLE_SOURCES, load_visible
 from entrypoints.console.pages import refused, render, see_other
 from entrypoints.console.routes.presence import run_sequence, sequence_refused, steps_of, visible
 from entrypoints.console.session import PageRefused, Visit, VisitDep
+from hub.access.visibility import Viewer
 from projections.lists import clinic_name, suivi_choices
 from projections.queries import STATUSES, SUIVI_VIEWS, SuiviFilter, availability, suivi
 
@@ -117,6 +118,8 @@ def _suivi(visit: Visit, chosen: SuiviFilter, status: int = 200, done: str | Non
         raise PageRefused(404, visit.t("not_found"))
     zone = _zone(visit)
     rows = suivi(model, chosen, zone, limit=500)
+    if visit.principal is not None:
+        Viewer.of(visit.principal).shows(row["patient_id"] for row in rows)
     for row in rows:
         if row["confirmation"]:
             row["confirmation"]["at_local"] = _local(row["confirmation"]["at"], zone)
