@@ -11,7 +11,7 @@ from uuid import UUID
 from zoneinfo import ZoneInfo
 
 import pytest
-from playwright.sync_api import Browser, BrowserType, Playwright, sync_playwright
+from playwright.sync_api import Browser, BrowserType, Playwright, expect, sync_playwright
 
 from entrypoints.cli.demo import build_day
 from entrypoints.web import create_web_app
@@ -22,6 +22,10 @@ from tests.support.http import LiveServer
 from tests.support.scheduling import free_port, make_app
 
 ZONE = ZoneInfo("America/Montreal")
+
+# What a page must show is waited for up to 15 s (Playwright's 5 s failed Swagger UI's first
+# render and htmx refreshes when the 2-core machine ran other suites beside this one).
+expect.set_options(timeout=15_000)
 
 
 @pytest.fixture(scope="session")
