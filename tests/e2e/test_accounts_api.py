@@ -173,3 +173,26 @@ def test_a_staff_users_email_cannot_open_an_account(client: TestClient, auth, ad
                          json={"email": "COMMIS@clinique.ca", "holder": PARENT})
     assert answer.status_code == 409 and answer.json()["error"]["code"] == "staff_email"
     assert scheduling.head() == head
+
+
+def test_an_erased_holders_email_opens_a_new_account(client: TestClient, auth, admin) -> None:
+    """After ``POST /v1/patients/{id}/erase`` of the holder, the account's e-mail is free."""
+    scheduling = client.app.state.services.scheduling
+    portal = auth("portal", HttpClinic(client, admin, name="A").id)
+    body = {"email": "famille.roy@exemple.ca", "holder": PARENT}
+    first = client.post("/v1/accounts", headers=portal, json=body)
+    assert first.status_code == 201, first.text
+    head = scheduling.head()
+    taken = client.post("/v1/accounts", headers=portal,
+                        json={**body, "holder": patient(2)})
+    assert taken.status_code == 409 and taken.json()["error"]["code"] == "account_email_in_use"
+    assert scheduling.head() == head
+
+    holder = first.json()["holder_patient_id"]
+    assert client.post(f"/v1/patients/{holder}/erase", headers=admin).status_code == 200
+    second = client.post("/v1/accounts", headers=portal,
+                         json={"email": "Famille.Roy@exemple.ca", "holder": patient(2)})
+    assert second.status_code == 201, second.text
+    assert second.json()["id"] != first.json()["id"]
+    again = client.post("/v1/accounts", headers=portal, json={**body, "holder": patient(3)})
+    assert again.status_code == 409 and again.json()["error"]["code"] == "account_email_in_use"
