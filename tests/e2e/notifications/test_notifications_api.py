@@ -132,11 +132,13 @@ def test_sms_and_phone_replies_confirm(client: TestClient, auth, smtp_sink: Smtp
                        ).status_code == 401
     answer = client.post("/v1/webhooks/sms", content=raw, headers=headers)
     assert answer.status_code == 200 and answer.json()["result"] == "confirmed"
+    head = app.head()
     replayed = client.post("/v1/webhooks/sms", content=raw, headers=headers)
     assert (replayed.status_code, replayed.json()["error"]["code"]) == (401, "replayed_webhook")
     raw, headers = signed({"from": "+1 514 555 0003", "text": "oui"}, at=time.time() - 600)
     stale = client.post("/v1/webhooks/sms", content=raw, headers=headers)
     assert (stale.status_code, stale.json()["error"]["code"]) == (401, "stale_signature")
+    assert app.head() == head, "a replayed or stale webhook wrote events"
     assert answer.json()["appointment_id"] == str(texted.id)
     staff = auth("clinic_staff", setup.clinic)
     status = client.get(f"/v1/appointments/{texted.id}/notifications", headers=staff).json()["communication"]
