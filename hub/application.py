@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import copy
-import dataclasses
 import os
 import random
 import time
 from collections.abc import Callable, Iterable
 from contextvars import ContextVar
-from datetime import UTC, date, datetime
-from decimal import Decimal
+from datetime import UTC, datetime
 from typing import Any, ClassVar, TypeVar, cast
 from uuid import UUID
 
@@ -24,18 +21,18 @@ from eventsourcing.persistence import (
     RecordConflictError,
     StoredEvent,
     Tracking,
-    Transcoding,
 )
 
 from adapters.keystore import KeyStore, derive_key, key_store_for
 from adapters.personal_data import PersonalDataMapper
 from adapters.pgrecorder import select_events_after
+from adapters.transcodings import DateAsISO, OneTimeSecretAsDict
 from aggregates.errors import DomainError, NotFound
-from aggregates.one_time_secret import OneTimeSecret
 from aggregates.personal_fields import PERSONAL_FIELDS
 from aggregates.slot import Slot
 from aggregates.user import User
 from hub.actor import current_actor
+from hub.aggregate_copy import copy_aggregate
 
 log = structlog.get_logger("hub")
 A = TypeVar("A", bound=Aggregate)
@@ -46,59 +43,6 @@ class StoreBusy(DomainError):
     """Other writers kept winning the race for the same aggregate; try again shortly."""
 
     code = "store_busy"
-
-
-class DateAsISO(Transcoding):
-    type = date
-    name = "date_iso"
-
-    def encode(self, obj: date) -> str:
-        return obj.isoformat()
-
-    def decode(self, data: str) -> date:
-        return date.fromisoformat(data)
-
-
-class OneTimeSecretAsDict(Transcoding):
-    """A user's live secret code or reset link in a snapshot (its digest, never the secret)."""
-
-    type = OneTimeSecret
-    name = "one_time_secret"
-
-    def encode(self, obj: OneTimeSecret) -> dict[str, Any]:
-        return dataclasses.asdict(obj)
-
-    def decode(self, data: dict[str, Any]) -> OneTimeSecret:
-        return OneTimeSecret(**data)
-
-
-#: Values shared, not copied, when an aggregate is copied out of the cache: they never change.
-_IMMUTABLE = (UUID, datetime, date, str, int, float, bool, bytes, Decimal, type(None))
-
-
-def _copied(value: Any) -> Any:
-    """A copy of an aggregate's state value: containers rebuilt, immutable values shared."""
-    if isinstance(value, _IMMUTABLE):
-        return value
-    kind = type(value)
-    if kind is list:
-        return [_copied(v) for v in value]
-    if kind is dict:
-        return {k: _copied(v) for k, v in value.items()}
-    if kind is set:
-        return {_copied(v) for v in value}
-    if kind is tuple or kind is frozenset:
-        return kind(_copied(v) for v in value)
-    return copy.deepcopy(value)
-
-
-def copy_aggregate(aggregate: A) -> A:
-    """A private copy of a cached aggregate, so that a refused command never leaves a
-    half-changed aggregate in the cache (what the library's ``deepcopy`` does, without
-    rebuilding every UUID and instant through ``__reduce_ex__``)."""
-    twin = object.__new__(type(aggregate))
-    twin.__dict__.update({k: _copied(v) for k, v in aggregate.__dict__.items()})
-    return twin
 
 
 #: What the ``retrying`` attempts in progress have read, innermost last (None: the aggregate

@@ -1,0 +1,42 @@
+"""Private copies of cached aggregates (``HubApplication.load``)."""
+
+from __future__ import annotations
+
+import copy
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any, TypeVar
+from uuid import UUID
+
+from eventsourcing.domain import Aggregate
+
+A = TypeVar("A", bound=Aggregate)
+
+
+#: Values shared, not copied, when an aggregate is copied out of the cache: they never change.
+_IMMUTABLE = (UUID, datetime, date, str, int, float, bool, bytes, Decimal, type(None))
+
+
+def _copied(value: Any) -> Any:
+    """A copy of an aggregate's state value: containers rebuilt, immutable values shared."""
+    if isinstance(value, _IMMUTABLE):
+        return value
+    kind = type(value)
+    if kind is list:
+        return [_copied(v) for v in value]
+    if kind is dict:
+        return {k: _copied(v) for k, v in value.items()}
+    if kind is set:
+        return {_copied(v) for v in value}
+    if kind is tuple or kind is frozenset:
+        return kind(_copied(v) for v in value)
+    return copy.deepcopy(value)
+
+
+def copy_aggregate(aggregate: A) -> A:
+    """A private copy of a cached aggregate, so that a refused command never leaves a
+    half-changed aggregate in the cache (what the library's ``deepcopy`` does, without
+    rebuilding every UUID and instant through ``__reduce_ex__``)."""
+    twin = object.__new__(type(aggregate))
+    twin.__dict__.update({k: _copied(v) for k, v in aggregate.__dict__.items()})
+    return twin
