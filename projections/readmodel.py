@@ -8,12 +8,13 @@ runner that raced this one fails its batch instead of applying events twice.
 
 from __future__ import annotations
 
+import sqlite3
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
-from eventsourcing.persistence import IntegrityError, Tracking, TrackingRecorder
+from eventsourcing.persistence import IntegrityError, OperationalError, Tracking, TrackingRecorder
 from eventsourcing.postgres import PostgresDatastore, PostgresTrackingRecorder
 from eventsourcing.sqlite import SQLiteDatastore, SQLiteTrackingRecorder
 
@@ -52,8 +53,29 @@ class ReadModel(TrackingRecorder):
     # -- transactions ------------------------------------------------------------------
     @contextmanager
     def transaction(self) -> Iterator[Any]:
-        with self.datastore.transaction(commit=True) as curs:
-            yield curs
+        """A write transaction. On SQLite it begins IMMEDIATE (the write lock first, waiting
+        for it up to the lock timeout): a deferred one that read first could not take the lock
+        once another connection (the events' writer) had committed, and failed at once with
+        "database is locked"."""
+        if self.dialect.kind != "sqlite":
+            with self.datastore.transaction(commit=True) as curs:
+                yield curs
+            return
+        with self.datastore.get_connection(commit=True) as conn:
+            curs = conn.cursor()
+            try:
+                curs.execute("BEGIN IMMEDIATE")
+                try:
+                    yield curs
+                except BaseException:
+                    conn.rollback()
+                    raise
+                try:
+                    conn.commit()
+                except sqlite3.OperationalError as exc:  # as the library's transaction says it
+                    raise OperationalError(exc) from exc
+            finally:
+                curs.sqlite_cursor.close()
 
     def fetch(self, curs: Any, statement: str, params: Iterable[Any] = ()) -> list[Row]:
         curs.execute(self.dialect.sql(statement), list(params))

@@ -52,10 +52,14 @@ def _positions(visit: Visit, status: int = 200, done: str | None = None,
     zone = ZoneInfo(visit.services.settings.timezone)
     ended = {name: job.ended_at.astimezone(zone).strftime("%H:%M:%S")
              for name, job in rebuilds.items() if job.ended_at is not None}
+    # The page follows (htmx polling) whatever it shows as running: a rebuild started here, or
+    # one seen through its shadow tables (another process's, or one that ended between the two
+    # reads above: polling then shows its end at the next refresh, never a stale "running").
+    following = (any(job.running for job in rebuilds.values())
+                 or any(s.rebuilding_at is not None for s in statuses))
     return render(visit, "ops.html", status=status, head=head, statuses=statuses, relay=relay,
                   relay_lag=None if relay is None else max(0, head - relay), rebuilds=rebuilds,
-                  ended=ended, following=any(job.running for job in rebuilds.values()),
-                  done=done, error=error)
+                  ended=ended, following=following, done=done, error=error)
 
 
 @router.post("/rebuild")

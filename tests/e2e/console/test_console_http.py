@@ -107,3 +107,31 @@ def test_rebuilds_are_for_ops_and_admin_only(hub: tuple[TestClient, Setup]) -> N
                           follow_redirects=False)
     assert started.status_code == 303 and started.headers["location"] == "/console/ops?started=audit"
     assert rebuilds.wait("audit", 60).swapped_at == setup.app.head()
+
+
+def test_the_ops_page_follows_every_rebuild_it_shows_running(tmp_path) -> None:
+    """A rebuild the page shows as running (here one of another process, seen through its
+    shadow tables, with no job of this server) makes the page poll until it shows the end: a
+    page drawn between a swap and its job's end once stayed on "en cours" for good."""
+    app: Scheduling = make_app(f"sqlite:///{tmp_path}/hub.db")
+    Setup(app)
+    try:
+        with TestClient(create_web_app(app), base_url="https://testserver") as client:
+            services = client.app.state.services  # type: ignore[attr-defined]
+            _, ops = issue(services.access, "ops", [])
+            assert sign_in(client, ops).status_code == 303
+            polling = 'hx-trigger="every 1s"'
+            page = client.get("/console/ops").text
+            assert polling not in page and "en cours" not in page
+            projector = services.projections
+            shadow = projector.shadow(projector.get("suivi"))
+            shadow.create_table()
+            shadow.ensure_position(projector.source)  # a rebuild elsewhere, at its first chunk
+            page = client.get("/console/ops").text
+            assert "en cours : position 0 sur" in page and polling in page
+            with shadow.transaction() as curs:
+                shadow.drop_tables(curs)  # swapped in (or abandoned)
+            page = client.get("/console/ops").text
+            assert polling not in page and "en cours" not in page
+    finally:
+        app.close()
