@@ -17,6 +17,10 @@ from __future__ import annotations
 import base64
 import os
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
@@ -26,6 +30,7 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+from eventsourcing.persistence import RecordConflictError
 from eventsourcing.postgres import PostgresDatastore
 from eventsourcing.sqlite import SQLiteDatastore
 
@@ -44,6 +49,48 @@ class SubjectErased(Conflict):
 
 class KeyStoreCorrupt(RuntimeError):
     """A wrapped key does not open with the configured key-wrapping key (wrong ``HUB_*`` key?)."""
+
+
+class KeyRaced(RecordConflictError):
+    """Another writer made the data key of a subject this transaction thought new: its events
+    were sealed with a key that will not be kept, so it is rolled back and run again."""
+
+
+@dataclass
+class PendingKeys:
+    """Data keys and links made while a save maps its events, written by the events' own
+    transaction (``flush``) instead of transactions of their own before it."""
+
+    store: SqlKeyStore
+    #: Subjects whose aggregate the save creates: they have no key or link yet.
+    new: frozenset[UUID]
+    #: subject -> (its new key, the key wrapped for the table)
+    keys: dict[UUID, tuple[bytes, bytes]] = field(default_factory=dict)
+    #: new subject -> the owner whose key it uses
+    links: dict[UUID, UUID] = field(default_factory=dict)
+    flushed: bool = False
+
+    def __bool__(self) -> bool:
+        return bool(self.keys or self.links)
+
+    def pending(self, subject: UUID) -> bool:
+        """Whether the subject's key or link is among those not written yet."""
+        return subject in self.links or subject in self.keys
+
+    def flush(self, cursor: Any) -> None:
+        """Write the keys and links inside the events' transaction (PostgreSQL)."""
+        if not self.flushed and self:
+            self.store.write_pending(cursor, self)
+        self.flushed = True
+
+
+#: The save in progress's pending keys (``SqlKeyStore.deferred``); None: write at once.
+_pending: ContextVar[PendingKeys | None] = ContextVar("pending_data_keys", default=None)
+
+
+def pending_keys() -> PendingKeys | None:
+    """The pending keys of the save in progress in this context, if it defers them."""
+    return _pending.get()
 
 
 class KeyStore(Protocol):
@@ -66,6 +113,11 @@ class KeyStore(Protocol):
 
     def link(self, subject: UUID, owner: UUID) -> None:
         """From now on ``subject`` uses ``owner``'s key (the first link stays)."""
+
+    def deferred(self, new: frozenset[UUID]) -> Any:
+        """A context in which the keys and links of ``new`` subjects (whose aggregates the
+        save creates) are written by the events' transaction, when the store can
+        (``PendingKeys``); yields them, or None."""
 
     def destroy(self, subject: UUID) -> bool:
         """Forget the subject's key for good; True when a key or a new tombstone was written."""
@@ -118,6 +170,10 @@ class MemoryKeyStore:
             with self._lock:
                 self._owners.setdefault(subject, owner)
 
+    @contextmanager
+    def deferred(self, new: frozenset[UUID]) -> Iterator[None]:
+        yield None  # in process: nothing to save a round trip on
+
     def key_or_create(self, subject: UUID) -> bytes:
         subject = self._owners.get(subject, subject)
         with self._lock:
@@ -155,6 +211,8 @@ class SqlKeyStore:
         prefix = f'"{schema}".' if schema else ""
         self.table = f"{prefix}hub_data_keys"
         self.links = f"{prefix}hub_data_key_links"
+        #: Subjects a deferred key raced on: read from the table from now on.
+        self._not_new: set[UUID] = set()
         self._create_tables()
 
     def _create_tables(self) -> None:
@@ -167,8 +225,54 @@ class SqlKeyStore:
         )
         create_tables(self.datastore, statements)
 
+    @contextmanager
+    def deferred(self, new: frozenset[UUID]) -> Iterator[PendingKeys | None]:
+        """The keys and links of ``new`` subjects made inside are written by the events'
+        transaction (PostgreSQL, ``adapters.pgrecorder`` calls ``PendingKeys.flush``): no
+        transaction of their own. The recorder must flush them; if it did not, the save is
+        refused."""
+        new = new - self._not_new
+        if not self.postgres or not new or _pending.get() is not None:
+            yield None
+            return
+        batch = PendingKeys(self, new)
+        token = _pending.set(batch)
+        try:
+            yield batch
+        finally:
+            _pending.reset(token)
+        if batch and not batch.flushed:
+            raise RuntimeError("data keys made for a save were not written with its events "
+                               "(a recorder without PendingKeys.flush)")
+
+    def write_pending(self, cursor: Any, batch: PendingKeys) -> None:
+        """Insert the batch's keys and links in the caller's transaction, in one statement;
+        one that exists already means a racing writer: ``KeyRaced`` (the save is retried)."""
+        now = _now()
+        keys, links = list(batch.keys.items()), list(batch.links.items())
+        cursor.execute(
+            f"WITH k AS (INSERT INTO {self.table} (subject, wrapped_key, created_at) "
+            "SELECT s, w, %s FROM unnest(%s::text[], %s::bytea[]) AS t(s, w) "
+            "ON CONFLICT DO NOTHING RETURNING subject), "
+            f"l AS (INSERT INTO {self.links} (subject, owner) "
+            "SELECT s, o FROM unnest(%s::text[], %s::text[]) AS t(s, o) "
+            "ON CONFLICT DO NOTHING RETURNING subject) "
+            "SELECT (SELECT count(*) FROM k) AS keys, (SELECT count(*) FROM l) AS links",
+            (now, [s.hex for s, _ in keys], [w for _, (_, w) in keys],
+             [s.hex for s, _ in links], [o.hex for _, o in links]))
+        row: Any = cursor.fetchone()
+        written_keys, written_links = tuple(row.values()) if isinstance(row, dict) else tuple(row)
+        if written_keys != len(keys) or written_links != len(links):
+            self._not_new.update(batch.keys)
+            self._not_new.update(batch.links)
+            raise KeyRaced("a data key or link was made meanwhile by another writer")
+
     def link(self, subject: UUID, owner: UUID) -> None:
         if subject == owner:
+            return
+        batch = _pending.get()
+        if batch is not None and subject in batch.new:
+            batch.links.setdefault(subject, owner)
             return
         with self.datastore.transaction(commit=True) as cursor:
             self._before_the_events(cursor)
@@ -225,6 +329,17 @@ class SqlKeyStore:
         return self.wrapper.unwrap(owner, wrapped) if wrapped is not None else None
 
     def key_or_create(self, subject: UUID) -> bytes:
+        batch = _pending.get()
+        if batch is not None:
+            owner = batch.links.get(subject, subject)
+            if owner in batch.keys:
+                return batch.keys[owner][0]
+            if owner != subject:
+                return self.key_or_create(owner)
+            if subject in batch.new:
+                fresh = new_data_key()
+                batch.keys[subject] = (fresh, self.wrapper.wrap(subject, fresh))
+                return fresh
         owner, exists, wrapped = self._row(subject)
         if not exists:
             fresh = new_data_key()

@@ -43,7 +43,7 @@ from eventsourcing.persistence import (
 )
 from eventsourcing.utils import get_topic
 
-from adapters.keystore import KeyStore
+from adapters.keystore import KeyStore, PendingKeys, pending_keys
 from aggregates.personal_fields import FieldPolicy, PersonalFields
 
 SEALED = "_personal"
@@ -181,9 +181,27 @@ class PersonalDataMapper(Mapper[UUID]):
         known, aead = self._cache.get(subject)
         if known and aead is not None:
             return aead
+        batch = pending_keys()
+        if batch is not None and subject in batch.links:  # new, linked by this save
+            known, aead = self._cache.get(batch.links[subject])
+            if known and aead is not None:
+                return aead
         aead = AESGCM(self.keys.key_or_create(subject))  # raises SubjectErased once erased
-        self._cache.put(subject, aead)
+        if batch is None or not batch.pending(subject):
+            self._cache.put(subject, aead)  # a pending key is kept once written (``remember``)
         return aead
+
+    def remember(self, batch: PendingKeys | None) -> None:
+        """Keep the keys a save wrote with its events (after its commit), and its new
+        subjects' links to them."""
+        if batch is None or not batch.flushed:
+            return
+        for subject, (key, _) in batch.keys.items():
+            self._cache.put(subject, AESGCM(key))
+        for subject, owner in batch.links.items():
+            known, aead = self._cache.get(owner)
+            if known and aead is not None:
+                self._cache.put(subject, aead)
 
     # reading -------------------------------------------------------------------------------
 

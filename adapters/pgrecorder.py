@@ -26,6 +26,7 @@ from eventsourcing.persistence import ApplicationRecorder, StoredEvent
 from eventsourcing.postgres import PostgresApplicationRecorder, PostgresProcessRecorder
 from psycopg.sql import SQL, Identifier
 
+from adapters.keystore import pending_keys
 from adapters.sqltables import create_tables
 
 #: ``PROCESS_RECORDER_TOPIC`` for ``eventsourcing.postgres`` (see ``adapters.eventstore``).
@@ -45,7 +46,10 @@ def is_postgres(recorder: Any) -> bool:
 
 
 class ConcurrentProcessRecorder(PostgresProcessRecorder):
-    """Inserts events (and a follower's tracking record) without a table lock or NOTIFY."""
+    """Inserts events (and a follower's tracking record) without a table lock or NOTIFY,
+    with the data keys and links they were sealed with (``adapters.keystore.PendingKeys``)."""
+
+    writes_pending_keys = True
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -70,6 +74,9 @@ class ConcurrentProcessRecorder(PostgresProcessRecorder):
                                        f'ON "{schema}"."{table}" (topic, notification_id)'])
 
     def _insert_stored_events(self, curs: Any, stored_events: Sequence[StoredEvent], **kwargs: Any) -> None:
+        pending = pending_keys()  # data keys and links the events were just sealed with
+        if pending is not None:
+            pending.flush(curs)
         keys = sorted({lock_key(e.originator_id) for e in stored_events})
         if len(keys) > 1:
             curs.execute(_ADVISORY, (keys,), prepare=True)

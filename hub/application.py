@@ -6,6 +6,7 @@ import os
 import random
 import time
 from collections.abc import Callable, Iterable
+from contextlib import nullcontext
 from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import Any, ClassVar, TypeVar, cast
@@ -251,9 +252,22 @@ class HubApplication(Application[UUID]):
         return aggregate_id in self.load_many([aggregate_id])
 
     def save(self, *objs: Any, **kwargs: Any) -> Any:
-        """The library's save; what it saved is read again by the attempt's next load."""
+        """The library's save; what it saved is read again by the attempt's next load. New
+        data keys are written by the events' own transaction (``KeyStore.deferred``)."""
         _forget_attempt_reads(objs)
-        return super().save(*objs, **kwargs)
+        created = frozenset(o.id for o in objs if isinstance(o, Aggregate) and o.pending_events
+                            and o.pending_events[0].originator_version == 1)
+        with self._deferring_keys(created) as pending:
+            recordings = super().save(*objs, **kwargs)
+        self.personal_data.remember(pending)
+        return recordings
+
+    def _deferring_keys(self, created: frozenset[UUID]) -> Any:
+        """The data keys and links of the aggregates a save creates, written with its events
+        when the recorder can (``pgrecorder``)."""
+        if created and getattr(self.recorder, "writes_pending_keys", False):
+            return self.keys.deferred(created)
+        return nullcontext()
 
     def commit(self, *aggregates: Any) -> int:
         """Save aggregates in one transaction; return the last log position written."""
@@ -273,7 +287,10 @@ class HubApplication(Application[UUID]):
         """
         _forget_attempt_reads(aggregates)
         events = [event for aggregate in aggregates for event in aggregate.collect_events()]
-        recordings = self.events.put(events, tracking=tracking)
+        created = frozenset(e.originator_id for e in events if e.originator_version == 1)
+        with self._deferring_keys(created) as pending:
+            recordings = self.events.put(events, tracking=tracking)
+        self.personal_data.remember(pending)
         for aggregate in aggregates:
             interval = self.snapshotting_intervals.get(type(aggregate))
             if interval and self.snapshots is not None and aggregate.version % interval == 0:
