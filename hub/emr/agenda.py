@@ -111,7 +111,8 @@ class EmrAgenda:
         slot.reserve(appointment.id, service.id, service.product, online=False)
         appointment.link_resources(named)
         batch.add(appointment)
-        batch.add(*self.app.patients.note_clinic(patient.patient.id, batch.clinic_id),
+        batch.add(*self.app.patients.note_clinic(patient.patient.id, batch.clinic_id,
+                                                 patient.registered),
                   created=False)
         batch.index(appointment, own_identifiers(m), known_new=True)
         return f"appointment {appointment.id} booked", {"appointment_id": str(appointment.id),

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 from uuid import UUID
 
 from eventsourcing.domain import Aggregate
@@ -33,6 +33,8 @@ from hub.scheduling.reads import StoreReads
 if TYPE_CHECKING:
     from hub.application import HubApplication
 
+Index = TypeVar("Index", bound=Aggregate)
+
 
 @dataclass
 class Matched:
@@ -41,6 +43,8 @@ class Matched:
     patient: Patient
     changed: list[Aggregate] = field(default_factory=list)
     as_given: dict[str, Any] = field(default_factory=dict)
+    #: The booking registers the patient (nothing of it is stored yet).
+    registered: bool = False
 
 
 class PatientRegistry:
@@ -76,7 +80,9 @@ class PatientRegistry:
         for ident in identifiers:
             entry = self.entry(ident)
             if entry is not None and entry.patient_id is not None:
-                patient = self.app.load(Patient, entry.patient_id, "patient")
+                # with its clinics index, which a booking changes (one query for both)
+                found = self.app.load_many([entry.patient_id, clinics_index_id(entry.patient_id)])
+                patient = self.app.loaded(found, Patient, entry.patient_id, "patient")
                 if not patient.erased:
                     return patient
         return None
@@ -137,7 +143,7 @@ class PatientRegistry:
             fields.update({k: v for k, v in details.items() if v is not None})
             known = Patient.register(identifiers, fields, today)
             index = [a for i in identifiers for a in self._take(i, known.id, seen_free=True)]
-            return Matched(known, [known, *index], details)
+            return Matched(known, [known, *index], details, registered=True)
         changed: list[Aggregate] = []
         if by_emr:
             unindexed = [i for i in identifiers if self._free(i)]
@@ -146,38 +152,39 @@ class PatientRegistry:
             changed += [a for i in unindexed for a in self._take(i, known.id, seen_free=True)]
         return Matched(known, changed, details)
 
+    def _index(self, cls: type[Index], key: UUID) -> Index | None:
+        found = self.app.load_many([key]).get(key)
+        return found if isinstance(found, cls) else None
+
     def clinics(self, patient_id: UUID) -> list[UUID]:
         """The clinics holding at least one appointment of the patient.
 
         Patients booked before the index existed have none: their appointments are listed
         from the store instead (slower, for those only)."""
-        key = clinics_index_id(patient_id)
-        if key not in self.app.repository:
+        index = self._index(PatientClinics, clinics_index_id(patient_id))
+        if index is None:
             booked = StoreReads(self.app).appointments(patient_id=patient_id)
             return list(dict.fromkeys(a.clinic_id for a in booked))
-        return list(self.app.load(PatientClinics, key, "patient clinics").clinic_ids)
+        return list(index.clinic_ids)
 
-    def note_clinic(self, patient_id: UUID, clinic_id: UUID) -> list[Aggregate]:
-        """The index change to save with a booking of the patient at ``clinic_id``."""
-        key = clinics_index_id(patient_id)
-        if key not in self.app.repository:
+    def note_clinic(self, patient_id: UUID, clinic_id: UUID, registered: bool = False) -> list[Aggregate]:
+        """The index change to save with a booking of the patient at ``clinic_id``
+        (``registered``: the booking registers the patient, who has no index yet)."""
+        index = None if registered else self._index(PatientClinics, clinics_index_id(patient_id))
+        if index is None:
             return [PatientClinics.start(patient_id, clinic_id)]
-        index = self.app.load(PatientClinics, key, "patient clinics")
         return [index] if index.add(clinic_id) else []
 
     def accounts(self, patient_id: UUID) -> list[UUID]:
         """The citizen accounts the patient holds or is associated with."""
-        key = membership_id(patient_id)
-        if key not in self.app.repository:
-            return []
-        return list(self.app.load(AccountMembership, key, "account membership").account_ids)
+        index = self._index(AccountMembership, membership_id(patient_id))
+        return [] if index is None else list(index.account_ids)
 
     def note_account(self, patient_id: UUID, account_id: UUID) -> list[Aggregate]:
         """The index change to save when the patient joins an account."""
-        key = membership_id(patient_id)
-        if key not in self.app.repository:
+        index = self._index(AccountMembership, membership_id(patient_id))
+        if index is None:
             return [AccountMembership.start(patient_id, account_id)]
-        index = self.app.load(AccountMembership, key, "account membership")
         return [index] if index.add(account_id) else []
 
     def correct(self, patient: Patient, changes: dict[str, Any]) -> tuple[list[str], list[Aggregate]]:

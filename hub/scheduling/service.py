@@ -205,7 +205,8 @@ class Scheduling(HubApplication):
             )
             slot.reserve(appointment.id, service.id, service.product, online=online,
                          through=through)
-            indexes = self.patients.note_clinic(matched.patient.id, slot.clinic_id)
+            indexes = self.patients.note_clinic(matched.patient.id, slot.clinic_id,
+                                                matched.registered)
             if account is not None:
                 indexes += self._book_with_account(account, appointment)
             more = also(appointment) if also else []
