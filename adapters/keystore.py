@@ -246,26 +246,27 @@ class SqlKeyStore:
                                "(a recorder without PendingKeys.flush)")
 
     def write_pending(self, cursor: Any, batch: PendingKeys) -> None:
-        """Insert the batch's keys and links in the caller's transaction, in one statement;
-        one that exists already means a racing writer: ``KeyRaced`` (the save is retried)."""
-        now = _now()
+        """Insert the batch's keys and links in the caller's transaction, in one statement
+        that returns nothing (pipelined with the events: no round trip of its own). One that
+        exists already (a racing writer) violates the primary key: the recorder raises
+        ``KeyRaced`` (``raced``) and the save is retried."""
         keys, links = list(batch.keys.items()), list(batch.links.items())
         cursor.execute(
             f"WITH k AS (INSERT INTO {self.table} (subject, wrapped_key, created_at) "
-            "SELECT s, w, %s FROM unnest(%s::text[], %s::bytea[]) AS t(s, w) "
-            "ON CONFLICT DO NOTHING RETURNING subject), "
-            f"l AS (INSERT INTO {self.links} (subject, owner) "
-            "SELECT s, o FROM unnest(%s::text[], %s::text[]) AS t(s, o) "
-            "ON CONFLICT DO NOTHING RETURNING subject) "
-            "SELECT (SELECT count(*) FROM k) AS keys, (SELECT count(*) FROM l) AS links",
-            (now, [s.hex for s, _ in keys], [w for _, (_, w) in keys],
-             [s.hex for s, _ in links], [o.hex for _, o in links]))
-        row: Any = cursor.fetchone()
-        written_keys, written_links = tuple(row.values()) if isinstance(row, dict) else tuple(row)
-        if written_keys != len(keys) or written_links != len(links):
-            self._not_new.update(batch.keys)
-            self._not_new.update(batch.links)
-            raise KeyRaced("a data key or link was made meanwhile by another writer")
+            "SELECT s, w, %s FROM unnest(%s::text[], %s::bytea[]) AS t(s, w)) "
+            f"INSERT INTO {self.links} (subject, owner) "
+            "SELECT s, o FROM unnest(%s::text[], %s::text[]) AS t(s, o)",
+            (_now(), [s.hex for s, _ in keys], [w for _, (_, w) in keys],
+             [s.hex for s, _ in links], [o.hex for _, o in links]), prepare=True)
+
+    def raced(self, batch: PendingKeys, error: Exception) -> KeyRaced | None:
+        """The ``KeyRaced`` to raise when ``error`` (of the events' transaction) is the
+        violation of a key or link's primary key; its subjects are read from now on."""
+        if "hub_data_key" not in str(error):
+            return None
+        self._not_new.update(batch.keys)
+        self._not_new.update(batch.links)
+        return KeyRaced(f"a data key or link was made meanwhile by another writer: {error}")
 
     def link(self, subject: UUID, owner: UUID) -> None:
         if subject == owner:

@@ -22,7 +22,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 from uuid import UUID
 
-from eventsourcing.persistence import ApplicationRecorder, StoredEvent
+from eventsourcing.persistence import ApplicationRecorder, IntegrityError, StoredEvent
 from eventsourcing.postgres import PostgresApplicationRecorder, PostgresProcessRecorder
 from psycopg.sql import SQL, Identifier
 
@@ -72,6 +72,16 @@ class ConcurrentProcessRecorder(PostgresProcessRecorder):
         table, schema = self.events_table_name, self.datastore.schema
         create_tables(self.datastore, [f'CREATE INDEX IF NOT EXISTS "{table}_topic_idx" '
                                        f'ON "{schema}"."{table}" (topic, notification_id)'])
+
+    def insert_events(self, stored_events: Sequence[StoredEvent], **kwargs: Any) -> Sequence[int] | None:
+        try:
+            return super().insert_events(stored_events, **kwargs)
+        except IntegrityError as exc:
+            pending = pending_keys()
+            raced = pending.store.raced(pending, exc) if pending is not None else None
+            if raced is not None:
+                raise raced from exc
+            raise
 
     def _insert_stored_events(self, curs: Any, stored_events: Sequence[StoredEvent], **kwargs: Any) -> None:
         pending = pending_keys()  # data keys and links the events were just sealed with
