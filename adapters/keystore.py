@@ -245,19 +245,25 @@ class SqlKeyStore:
             raise RuntimeError("data keys made for a save were not written with its events "
                                "(a recorder without PendingKeys.flush)")
 
-    def write_pending(self, cursor: Any, batch: PendingKeys) -> None:
-        """Insert the batch's keys and links in the caller's transaction, in one statement
-        that returns nothing (pipelined with the events: no round trip of its own). One that
-        exists already (a racing writer) violates the primary key: the recorder raises
-        ``KeyRaced`` (``raced``) and the save is retried."""
+    def pending_statement(self) -> str:
+        """The WITH clause inserting a batch's keys and links (``pending_params``), to begin
+        the statement that inserts the events: it returns nothing, so it costs no round trip.
+        One that exists already (a racing writer) violates its primary key: the recorder
+        raises ``KeyRaced`` (``raced``) and the save is retried."""
+        return (f"WITH k AS (INSERT INTO {self.table} (subject, wrapped_key, created_at) "
+                "SELECT s, w, %s FROM unnest(%s::text[], %s::bytea[]) AS t(s, w)), "
+                f"l AS (INSERT INTO {self.links} (subject, owner) "
+                "SELECT s, o FROM unnest(%s::text[], %s::text[]) AS t(s, o)) ")
+
+    def pending_params(self, batch: PendingKeys) -> tuple[Any, ...]:
         keys, links = list(batch.keys.items()), list(batch.links.items())
-        cursor.execute(
-            f"WITH k AS (INSERT INTO {self.table} (subject, wrapped_key, created_at) "
-            "SELECT s, w, %s FROM unnest(%s::text[], %s::bytea[]) AS t(s, w)) "
-            f"INSERT INTO {self.links} (subject, owner) "
-            "SELECT s, o FROM unnest(%s::text[], %s::text[]) AS t(s, o)",
-            (_now(), [s.hex for s, _ in keys], [w for _, (_, w) in keys],
-             [s.hex for s, _ in links], [o.hex for _, o in links]), prepare=True)
+        return (_now(), [s.hex for s, _ in keys], [w for _, (_, w) in keys],
+                [s.hex for s, _ in links], [o.hex for _, o in links])
+
+    def write_pending(self, cursor: Any, batch: PendingKeys) -> None:
+        """Insert the batch's keys and links in the caller's transaction (pipelined)."""
+        cursor.execute(self.pending_statement() + "SELECT 1 WHERE false",
+                       self.pending_params(batch), prepare=True)
 
     def raced(self, batch: PendingKeys, error: Exception) -> KeyRaced | None:
         """The ``KeyRaced`` to raise when ``error`` (of the events' transaction) is the

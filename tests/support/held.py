@@ -32,6 +32,9 @@ GATE = Gate()
 
 
 class HeldRecorder(ConcurrentProcessRecorder):
+    def _one_transaction(self, conn: Any) -> Any:
+        return conn.transaction()  # held open after the insert, until the gate opens
+
     def _fetch_ids_after_insert_events(self, curs: Any, stored_events: Sequence[StoredEvent],
                                        **kwargs: Any) -> Sequence[int] | None:
         ids = super()._fetch_ids_after_insert_events(curs, stored_events, **kwargs)
