@@ -116,7 +116,15 @@ class AgendaChanges:
             else:
                 identifiers.append(appointment_identifier_id(self.clinic_id, ident["system"], ident["value"]))
         patient = self.app.patients.index_ids(dict(m.patient)) if m.patient else []
-        self.prefetch([*also, self.clinic_id, *codes, *imported, *identifiers, *patient])
+        # What the codes pointed to when last seen here (an EMR's codes seldom change), read in
+        # the same query: the two reads below then cost nothing, unless a code moved meanwhile.
+        seen = [self.app.peek(code) for code in codes]
+        expected = [c.target_id for c in seen if isinstance(c, EmrCode)]
+        first_seen = seen[0] if seen else None
+        if isinstance(first_seen, EmrCode) and m.start is not None and m.end is not None:
+            expected.append(emr_slot_id(self.clinic_id, first_seen.target_id, m.start.isoformat(),
+                                        m.end.isoformat()))
+        self.prefetch([*also, self.clinic_id, *codes, *imported, *identifiers, *patient, *expected])
         targets: list[UUID] = []
         for aggregate in self.read.values():
             if isinstance(aggregate, EmrCode):
