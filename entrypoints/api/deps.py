@@ -25,7 +25,9 @@ _bearer = HTTPBearer(auto_error=False, description="an API token from `hub token
                      "or a session token from `POST /v1/sessions`")
 
 
-def get_services(request: Request) -> ApiServices:
+# The dependencies that only pick an attribute are ``async``: FastAPI runs a plain ``def``
+# dependency in the threadpool, a hop per dependency per request.
+async def get_services(request: Request) -> ApiServices:
     services: ApiServices = request.app.state.services
     return services
 
@@ -33,15 +35,15 @@ def get_services(request: Request) -> ApiServices:
 ServicesDep = Annotated[ApiServices, Depends(get_services)]
 
 
-def get_scheduling(services: ServicesDep) -> Scheduling:
+async def get_scheduling(services: ServicesDep) -> Scheduling:
     return services.scheduling
 
 
-def get_access(services: ServicesDep) -> AccessStore:
+async def get_access(services: ServicesDep) -> AccessStore:
     return services.access
 
 
-def get_settings(services: ServicesDep) -> Settings:
+async def get_settings(services: ServicesDep) -> Settings:
     return services.settings
 
 

@@ -29,7 +29,7 @@ def start_projections(scheduling: Scheduling, settings: Settings) -> Projector:
     return projector
 
 
-def get_projector(request: Request) -> Projector:
+async def get_projector(request: Request) -> Projector:
     projector: Projector = request.app.state.services.projections
     return projector
 

@@ -39,7 +39,7 @@ class PageParams(BaseModel):
     limit: int = 50
 
 
-def page_params(
+async def page_params(
     after: Annotated[int, Query(ge=0, le=2**62, description="cursor from the previous page")] = 0,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE, description="page size")] = 50,
 ) -> PageParams:

@@ -78,7 +78,7 @@ class AssociationOut(BaseModel):
     position: int
 
 
-def get_accounts(services: ServicesDep) -> Accounts:
+async def get_accounts(services: ServicesDep) -> Accounts:
     return services.accounts
 
 

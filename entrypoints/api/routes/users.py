@@ -105,7 +105,7 @@ def mask_email(email: str) -> str:
     return f"{name[:1]}***@{domain}"
 
 
-def _users(services: ServicesDep) -> Users:
+async def _users(services: ServicesDep) -> Users:
     return services.users.users
 
 

@@ -40,7 +40,7 @@ Email = Field(default=None, max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$
 MAX_WINDOW = timedelta(days=62)
 
 
-def get_vaccination(services: ServicesDep) -> Vaccination:
+async def get_vaccination(services: ServicesDep) -> Vaccination:
     return services.vaccination
 
 
