@@ -251,9 +251,9 @@ class SqlKeyStore:
         One that exists already (a racing writer) violates its primary key: the recorder
         raises ``KeyRaced`` (``raced``) and the save is retried."""
         return (f"WITH k AS (INSERT INTO {self.table} (subject, wrapped_key, created_at) "
-                "SELECT s, w, %s FROM unnest(%s::text[], %s::bytea[]) AS t(s, w)), "
+                "SELECT s, w, %s FROM unnest(%b::text[], %b::bytea[]) AS t(s, w)), "
                 f"l AS (INSERT INTO {self.links} (subject, owner) "
-                "SELECT s, o FROM unnest(%s::text[], %s::text[]) AS t(s, o)) ")
+                "SELECT s, o FROM unnest(%b::text[], %b::text[]) AS t(s, o)) ")
 
     def pending_params(self, batch: PendingKeys) -> tuple[Any, ...]:
         keys, links = list(batch.keys.items()), list(batch.links.items())

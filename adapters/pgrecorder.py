@@ -66,7 +66,7 @@ class ConcurrentProcessRecorder(PostgresProcessRecorder):
         # LATERAL: one primary-key range scan per aggregate, whatever the planner guesses
         self.select_after_statement = SQL(
             "SELECT e.originator_id, e.originator_version, e.topic, e.state "
-            "FROM unnest(%s::uuid[], %s::bigint[]) AS w(id, after) "
+            "FROM unnest(%b::uuid[], %b::bigint[]) AS w(id, after) "
             "CROSS JOIN LATERAL (SELECT * FROM {0}.{1} s WHERE s.originator_id = w.id "
             "AND s.originator_version > w.after ORDER BY s.originator_version) e"
         ).format(Identifier(self.datastore.schema), Identifier(self.events_table_name))
@@ -127,9 +127,9 @@ class ConcurrentProcessRecorder(PostgresProcessRecorder):
         if statement is None:
             statement = SQL(with_keys or "") + SQL(
                 "INSERT INTO {0}.{1} (originator_id, originator_version, topic, state) "
-                "SELECT i, v, t, s FROM unnest(%s::uuid[], %s::bigint[], %s::text[], %s::bytea[]) "
+                "SELECT i, v, t, s FROM unnest(%b::uuid[], %b::bigint[], %b::text[], %b::bytea[]) "
                 "AS e(i, v, t, s) "
-                "WHERE (SELECT count(pg_advisory_xact_lock(k)) FROM unnest(%s::bigint[]) AS a(k)) >= 0 "
+                "WHERE (SELECT count(pg_advisory_xact_lock(k)) FROM unnest(%b::bigint[]) AS a(k)) >= 0 "
                 "RETURNING notification_id"
             ).format(Identifier(self.datastore.schema), Identifier(self.events_table_name))
             self._one_statements[with_keys] = statement
