@@ -189,51 +189,53 @@ def schedule_slots(model: ReadModel, clinic_ids: list[str] | None, professional_
     """Slots by schedule (professional) and start (or end), in time order: the availability row
     with the ids of every service the slot accepts, those services as the read model has them
     (``services``: id, clinic, name, online) and its products (FHIR ``Slot`` search,
-    ``$bulk-publish``)."""
+    ``$bulk-publish``). One statement (slots joined to their services and products): one
+    round trip and one snapshot."""
     where: list[str] = []
     params: list[Any] = []
     if end_gt is not None:
-        where.append("end_at > %s")
+        where.append("s.end_at > %s")
         params.append(instant(end_gt))
     if clinic_ids is not None:
         if not clinic_ids:
             return []
-        where.append("clinic_id IN (" + ", ".join("%s" for _ in clinic_ids) + ")")
+        where.append("s.clinic_id IN (" + ", ".join("%s" for _ in clinic_ids) + ")")
         params += clinic_ids
     if professional_id is not None:
-        where.append("professional_id = %s")
+        where.append("s.professional_id = %s")
         params.append(professional_id)
     if start_ge is not None:
-        where.append("start_at >= %s")
+        where.append("s.start_at >= %s")
         params.append(instant(start_ge))
     if start_lt is not None:
-        where.append("start_at < %s")
+        where.append("s.start_at < %s")
         params.append(instant(start_lt))
-    slots = model.query("SELECT * FROM {availability_slots}"
-                        + (" WHERE " + " AND ".join(where) if where else "")
-                        + " ORDER BY start_at, slot_id", params)
-    if not slots:
-        return []
-    services: dict[str, list[str]] = {s["slot_id"]: [] for s in slots}
-    described: dict[str, list[dict[str, Any]]] = {s["slot_id"]: [] for s in slots}
-    products: dict[str, list[str]] = {s["slot_id"]: [] for s in slots}
-    ids = list(services)
-    for start in range(0, len(ids), 500):
-        chunk = ids[start:start + 500]
-        marks = ", ".join("%s" for _ in chunk)
-        for r in model.query("SELECT x.slot_id, x.service_id, v.clinic_id, v.name, v.online "
-                             "FROM {availability_slot_services} x LEFT JOIN {availability_services} v "
-                             f"ON v.service_id = x.service_id WHERE x.slot_id IN ({marks})", chunk):
-            services[r["slot_id"]].append(r["service_id"])
-            if r["name"] is not None:
-                described[r["slot_id"]].append({"service_id": r["service_id"], "clinic_id": r["clinic_id"],
-                                                "name": r["name"], "online": bool(r["online"])})
-        for r in model.query("SELECT slot_id, product FROM {availability_slot_products} "
-                             f"WHERE slot_id IN ({marks}) ORDER BY product", chunk):
-            products[r["slot_id"]].append(r["product"])
-    return [{**s, "service_ids": sorted(services[s["slot_id"]]), "products": products[s["slot_id"]],
-             "services": described[s["slot_id"]]}
-            for s in slots]
+    rows = model.select(
+        "SELECT s.*, x.service_id AS x_service_id, v.clinic_id AS v_clinic_id, v.name AS v_name, "
+        "v.online AS v_online, y.product AS y_product FROM {availability_slots} s "
+        "LEFT JOIN {availability_slot_services} x ON x.slot_id = s.slot_id "
+        "LEFT JOIN {availability_services} v ON v.service_id = x.service_id "
+        "LEFT JOIN {availability_slot_products} y ON y.slot_id = s.slot_id"
+        + (" WHERE " + " AND ".join(where) if where else "")
+        + " ORDER BY s.start_at, s.slot_id, y.product, x.service_id", params)
+    slots: dict[str, dict[str, Any]] = {}
+    for r in rows:
+        slot = slots.get(r["slot_id"])
+        if slot is None:
+            slot = {k: v for k, v in r.items() if k[:2] not in ("x_", "v_", "y_")}
+            slot["service_ids"], slot["products"], slot["services"] = [], [], []
+            slots[r["slot_id"]] = slot
+        service = r["x_service_id"]
+        if service is not None and service not in slot["service_ids"]:
+            slot["service_ids"].append(service)
+            if r["v_name"] is not None:
+                slot["services"].append({"service_id": service, "clinic_id": r["v_clinic_id"],
+                                         "name": r["v_name"], "online": bool(r["v_online"])})
+        if r["y_product"] is not None and r["y_product"] not in slot["products"]:
+            slot["products"].append(r["y_product"])
+    for slot in slots.values():
+        slot["service_ids"].sort()
+    return list(slots.values())
 
 
 def _with_services(model: ReadModel, slots: list[Row], online: bool) -> list[dict[str, Any]]:

@@ -86,6 +86,15 @@ class ReadModel(TrackingRecorder):
         with self.datastore.transaction(commit=False) as curs:
             return self.fetch(curs, self.expand(statement), params)
 
+    def select(self, statement: str, params: Iterable[Any] = ()) -> list[Row]:
+        """Run ONE read statement in its own implicit transaction: on PostgreSQL a single round
+        trip (no BEGIN/ROLLBACK around it; a ROLLBACK also makes psycopg drop its prepared
+        statements). The statement sees one snapshot, like ``query``."""
+        if self.dialect.kind != "postgres":
+            return self.query(statement, params)
+        with self.datastore.get_connection() as conn, conn.cursor() as curs:
+            return self.fetch(curs, self.expand(statement), params)
+
     def expand(self, statement: str) -> str:
         """Replace ``{suivi_appointments}``-style names with this model's qualified tables."""
         names = {t.name: self.dialect.qualified(self.physical(t.name)) for t in self.tables}
