@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -19,6 +20,7 @@ from eventsourcing.postgres import PostgresDatastore
 from eventsourcing.sqlite import SQLiteDatastore
 
 from adapters.sqltables import create_tables
+from adapters.token_changes import TokenChanges, channel_of
 
 
 @dataclass(frozen=True)
@@ -138,6 +140,10 @@ class MemoryAccessStore:
                 del self._created[k]
         return len(gone)
 
+    def changes(self, on_change: Callable[[], None]) -> TokenChanges | None:
+        """Nothing to follow: no other process shares these tokens."""
+        return None
+
     def close(self) -> None:
         """Nothing to release."""
 
@@ -183,6 +189,12 @@ class SqlAccessStore:
                     raise
 
     def _one(self, sql: str, params: tuple[Any, ...]) -> Any:
+        """One row of one read statement. On PostgreSQL the statement runs alone (autocommit):
+        one round trip, where BEGIN, SELECT, ROLLBACK took three (every request's token)."""
+        if isinstance(self.datastore, PostgresDatastore):
+            with self.datastore.get_connection() as conn, conn.cursor() as cursor:
+                cursor.execute(sql.replace("?", self.mark), params)
+                return cursor.fetchone()
         with self.datastore.transaction(commit=False) as cursor:
             cursor.execute(sql.replace("?", self.mark), params)
             return cursor.fetchone()
@@ -238,14 +250,31 @@ class SqlAccessStore:
             cursor.execute(
                 f"INSERT INTO {self.tokens_table} ({self._SELECT}) VALUES ({self._INSERT})"
                 .replace("?", self.mark), self._token_values(successor))
+            self._announce(cursor)
         return True
 
     def revoke(self, subject: str) -> bool:
-        changed = self._write(
-            f"UPDATE {self.tokens_table} SET revoked_at = ? WHERE subject = ? AND revoked_at IS NULL",
-            (_now(), subject),
-        )
-        return bool(changed)
+        with self.datastore.transaction(commit=True) as cursor:
+            cursor.execute(
+                f"UPDATE {self.tokens_table} SET revoked_at = ? WHERE subject = ? AND revoked_at IS NULL"
+                .replace("?", self.mark), (_now(), subject))
+            raw: Any = getattr(cursor, "sqlite_cursor", cursor)
+            if int(raw.rowcount or 0) != 1:
+                return False
+            self._announce(cursor)
+        return True
+
+    def _announce(self, cursor: Any) -> None:
+        """PostgreSQL: tell the servers following this schema's tokens (``TokenChanges``) that
+        a token changed; delivered when this transaction commits."""
+        if isinstance(self.datastore, PostgresDatastore):
+            cursor.execute("SELECT pg_notify(%s, '')", (channel_of(self.datastore),))
+
+    def changes(self, on_change: Callable[[], None]) -> TokenChanges | None:
+        """Follow the token changes announced by every process (PostgreSQL only; not started)."""
+        if isinstance(self.datastore, PostgresDatastore):
+            return TokenChanges(self.datastore, on_change)
+        return None
 
     def tokens(self) -> list[TokenRecord]:
         with self.datastore.transaction(commit=False) as cursor:

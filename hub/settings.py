@@ -114,6 +114,10 @@ class Settings(BaseSettings):
     token_ttl_days: int = Field(default=90, ge=1, le=730)
     #: How long a rotated token's old secret keeps working (``--grace`` overrides it).
     token_rotation_grace_minutes: int = Field(default=60, ge=0, le=7 * 24 * 60)
+    #: PostgreSQL: a server remembers a live API token (instead of reading it for every
+    #: request) while it hears every revocation and rotation, at most this long (seconds);
+    #: 0: never (``hub.access.token_cache``).
+    token_memory_seconds: float = Field(default=10.0, ge=0, le=300)
 
     # -- users and sessions (docs/users.md) ---------------------------------------------
     #: How long a user's secret code (enrolment) works once issued.

@@ -8,9 +8,10 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from fastapi_offline import FastAPIOffline
 
-from adapters.accessstore import access_store_for
+from adapters.accessstore import AccessStore, access_store_for
 from adapters.logostore import logo_store_for
 from adapters.phireads import phi_reads_for
+from adapters.token_changes import TokenChanges
 from connectors.directory import SOURCES
 from connectors.fhir.emr_directory import EmrPull
 from entrypoints.api.errors import BodyLimit, install_error_handlers
@@ -43,6 +44,7 @@ from entrypoints.api.routes import (
     vaccination,
 )
 from entrypoints.api.services import ApiServices
+from hub.access.token_cache import RememberedTokens
 from hub.access.users import Passwords
 from hub.bootstrap import (
     accounts_service,
@@ -81,6 +83,22 @@ Every refusal has the body `{"error": {"code", "message", "details"}}`; writes a
 """
 
 
+def remembered_tokens(access: AccessStore, settings: Settings
+                      ) -> tuple[RememberedTokens | None, TokenChanges | None]:
+    """API tokens remembered while every change to them is heard (PostgreSQL), else none."""
+    if settings.token_memory_seconds <= 0:
+        return None, None
+    listened: list[TokenChanges] = []
+    tokens = RememberedTokens(access, settings.token_memory_seconds,
+                              listening=lambda: bool(listened) and listened[0].listening)
+    changes = access.changes(tokens.forget)
+    if changes is None:
+        return None, None
+    listened.append(changes)
+    changes.start()
+    return tokens, changes
+
+
 def create_app(scheduling: Scheduling | None = None, settings: Settings | None = None,
                passwords: Passwords | None = None) -> FastAPI:
     """The API on ``scheduling`` if given (the caller closes it), else on one bootstrapped from
@@ -95,10 +113,14 @@ def create_app(scheduling: Scheduling | None = None, settings: Settings | None =
         with setting_up(application):  # servers started together take turns creating tables
             imports = Imports(application, SOURCES, emr=EmrPull(
                 settings.emr_connections, bounds=outbound_client(settings).policy))
+            access = access_store_for(application.recorder)
+            tokens, token_changes = remembered_tokens(access, settings)
             services = ApiServices(
                 settings=settings,
                 scheduling=application,
-                access=access_store_for(application.recorder),
+                access=access,
+                tokens=tokens,
+                token_changes=token_changes,
                 imports=imports,
                 projections=start_projections(application, settings),
                 notifications=notification_center(application, settings),

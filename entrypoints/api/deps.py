@@ -12,6 +12,7 @@ from uuid import UUID
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from starlette.concurrency import run_in_threadpool
 
 from adapters.accessstore import AccessStore
 from entrypoints.api.errors import ApiError
@@ -52,12 +53,22 @@ AccessDep = Annotated[AccessStore, Depends(get_access)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 
 
-def _token_principal(
+async def _token_principal(
     services: ServicesDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Principal:
-    """Look the bearer token up: a session token of a signed-in user, else an API token
-    (runs in the threadpool: it reads the database)."""
+    """The caller: a token this server remembers (no I/O, no thread), else looked up in the
+    threadpool (it reads the database)."""
+    if credentials is not None and credentials.scheme.lower() == "bearer":
+        remembered = services.remembered(credentials.credentials)
+        if remembered is not None:
+            return remembered
+    return await run_in_threadpool(_looked_up_principal, services, credentials)
+
+
+def _looked_up_principal(services: ApiServices,
+                         credentials: HTTPAuthorizationCredentials | None) -> Principal:
+    """Look the bearer token up: a session token of a signed-in user, else an API token."""
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise ApiError(401, "unauthenticated", "send an API token: Authorization: Bearer <token>")
     principal = services.authenticate(credentials.credentials)

@@ -8,7 +8,9 @@ from dataclasses import dataclass, field
 from adapters.accessstore import AccessStore
 from adapters.outbound import OutboundClient
 from adapters.phireads import MemoryPhiReads, PhiReads
+from adapters.token_changes import TokenChanges
 from hub.access.sessions import TOKEN_PREFIX as SESSION_TOKEN_PREFIX
+from hub.access.token_cache import RememberedTokens
 from hub.access.tokens import Principal, authenticate, expired_at
 from hub.accounts.service import Accounts
 from hub.bootstrap import UserAccess, point_in_time
@@ -41,6 +43,9 @@ class ApiServices:
     outbound: OutboundClient = field(default_factory=OutboundClient)
     #: Who read which patient's personal data (``GET /v1/phi-reads``).
     phi_reads: PhiReads = field(default_factory=MemoryPhiReads)
+    #: API tokens remembered while their changes are heard (None: read for every request).
+    tokens: RememberedTokens | None = None
+    token_changes: TokenChanges | None = None
     _as_of: dict[str, PointInTime] = field(default_factory=dict)
     _as_of_lock: threading.Lock = field(default_factory=threading.Lock)
     #: Read model rebuilds started from the ops console (``projections`` rebuilt in threads).
@@ -56,11 +61,25 @@ class ApiServices:
                 self._as_of[name] = point_in_time(self.scheduling, name, self.settings)
             return self._as_of[name]
 
+    def remembered(self, token: str) -> Principal | None:
+        """The caller behind an API token this server remembers (no I/O), else None."""
+        if self.tokens is None or token.startswith(SESSION_TOKEN_PREFIX):
+            return None
+        return self.tokens.remembered(token)
+
     def authenticate(self, token: str) -> Principal | None:
         """The caller behind a bearer token: a signed-in user's session, else an API token."""
         if token.startswith(SESSION_TOKEN_PREFIX):
             return self.users.sessions.authenticate(token)
+        if self.tokens is not None:
+            return self.tokens.authenticate(token)
         return authenticate(self.access, token)
+
+    def forget_tokens(self) -> None:
+        """A token changed in this process: read every token again (other processes hear it
+        through ``token_changes``)."""
+        if self.tokens is not None:
+            self.tokens.forget()
 
     def token_expired_at(self, token: str) -> str | None:
         """When a refused API token expired (None: refused for another reason)."""
@@ -71,6 +90,8 @@ class ApiServices:
     def close(self) -> None:
         for past in self._as_of.values():
             past.close()
+        if self.token_changes is not None:
+            self.token_changes.close()
         self.rebuilds.close()
         self.projections.close()
         self.imports.close()

@@ -93,6 +93,7 @@ def rotate_token(subject: Annotated[str, Path(max_length=100)], principal: Rotat
     expires_in = None if asked.expires_in_days is None else timedelta(days=asked.expires_in_days)
     old, new, secret = rotate(services.access, subject, grace=grace, expires_in=expires_in,
                               default_ttl=timedelta(days=settings.token_ttl_days))
+    services.forget_tokens()  # the old secret's new expiry holds from the next request on
     assert new.expires_at is not None  # noqa: S101 - a new token always expires
     return RotatedOut(
         subject=new.subject, token=secret, expires_at=new.expires_at,
