@@ -21,7 +21,7 @@ from eventsourcing.utils import get_topic
 
 from aggregates.slot import Slot
 from connectors.fhir.smart_scheduling.publish import publication
-from entrypoints.api.routes.fhir import availability_slots
+from entrypoints.api.fhir_slots import availability_slots
 from hub.bootstrap import build_projector
 from hub.scheduling.reads import StoreReads
 from tests.support.scheduling import Setup, future, make_app

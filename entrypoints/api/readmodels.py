@@ -8,6 +8,7 @@ still behind after the wait answers 503 with ``Retry-After``.
 
 from __future__ import annotations
 
+import time
 from typing import Annotated
 
 from fastapi import Depends, Query, Request
@@ -27,6 +28,33 @@ def start_projections(scheduling: Scheduling, settings: Settings) -> Projector:
     if settings.projections_in_server:
         projector.start()
     return projector
+
+
+class Freshness:
+    """Whether a read model has applied everything written so far, asking the database as
+    little as possible: a read model's position never goes back (a rebuild swaps in tables at
+    least as far), so the highest position seen is a lower bound, and when the log's head has
+    not passed it, no query is needed."""
+
+    def __init__(self) -> None:
+        self._seen: dict[str, int] = {}
+
+    def caught_up(self, projector: Projector, name: str, head: int, wait_seconds: float) -> bool:
+        """True once read model ``name`` has applied ``head``; this process's runner gets
+        ``wait_seconds`` (at most a quarter of a second) to get there, else False."""
+        if self._seen.get(name, 0) >= head:
+            return True
+        view = projector.get(name).view
+        deadline = time.monotonic() + (min(wait_seconds, 0.25) if projector.following else 0)
+        while True:
+            position = view.position(projector.source)
+            # a racing request may store a lower value: the bound only gets more cautious
+            self._seen[name] = max(self._seen.get(name, 0), position)
+            if position >= head:
+                return True
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(0.005)
 
 
 async def get_projector(request: Request) -> Projector:

@@ -9,6 +9,8 @@ from adapters.accessstore import AccessStore
 from adapters.outbound import OutboundClient
 from adapters.phireads import MemoryPhiReads, PhiReads
 from adapters.token_changes import TokenChanges
+from connectors.fhir.answers import SearchAnswers
+from entrypoints.api.readmodels import Freshness
 from hub.access.sessions import TOKEN_PREFIX as SESSION_TOKEN_PREFIX
 from hub.access.token_cache import RememberedTokens
 from hub.access.tokens import Principal, authenticate, expired_at
@@ -46,6 +48,10 @@ class ApiServices:
     #: API tokens remembered while their changes are heard (None: read for every request).
     tokens: RememberedTokens | None = None
     token_changes: TokenChanges | None = None
+    #: How far the read models are known to have got (spares the freshness check a query).
+    freshness: Freshness = field(default_factory=Freshness)
+    #: FHIR Slot searches answered at the log's current head, per caller's scope.
+    fhir_answers: SearchAnswers = field(default_factory=SearchAnswers)
     _as_of: dict[str, PointInTime] = field(default_factory=dict)
     _as_of_lock: threading.Lock = field(default_factory=threading.Lock)
     #: Read model rebuilds started from the ops console (``projections`` rebuilt in threads).

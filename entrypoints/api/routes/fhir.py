@@ -7,7 +7,6 @@ is an OperationOutcome with the native API's HTTP status and error code.
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Callable, Coroutine
 from datetime import UTC, datetime
 from typing import Annotated, Any
@@ -22,19 +21,19 @@ from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from aggregates.errors import DomainError
+from connectors.fhir.answers import AnswerKey
 from connectors.fhir.booking import FhirBooking
 from connectors.fhir.outcome import FhirError, from_domain, from_fhir, operation_outcome
 from connectors.fhir.search import Query, uuid_of
-from connectors.fhir.server import RESOURCE_TYPES, SEARCH_PARAMETERS, FhirServer, Scope, SlotSource
+from connectors.fhir.server import RESOURCE_TYPES, SEARCH_PARAMETERS, FhirServer, Scope
 from connectors.fhir.smart_scheduling.publish import FILE_TYPES, ManifestCache, ndjson, publication
 from entrypoints.api.deps import Booker, Reader, SchedulingDep
 from entrypoints.api.errors import ApiError
+from entrypoints.api.fhir_slots import availability_slots, read_model_slots
 from hub.access.tokens import ROLE_SOURCE, Principal, Role
 from hub.access.visibility import Viewer
 from hub.emr.vendors import load_profiles
-from hub.readmodels.runner import Projector
 from hub.scheduling.reads import StoreReads
-from projections.queries import schedule_slots
 
 log = structlog.get_logger("entrypoints.api.fhir")
 FHIR_JSON = "application/fhir+json"
@@ -42,11 +41,16 @@ _ISSUE = {400: "invalid", 401: "login", 403: "forbidden", 404: "not-found", 405:
           409: "conflict", 412: "duplicate", 413: "too-costly", 422: "invalid", 503: "transient"}
 
 
+def render(content: Any) -> bytes:
+    """A FHIR JSON body: compact, UTF-8."""
+    return json.dumps(content, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
 class FhirResponse(Response):
     media_type = FHIR_JSON
 
     def render(self, content: Any) -> bytes:
-        return json.dumps(content, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+        return render(content)
 
 
 def _outcome(status: int, issue: str, message: str, code: str,
@@ -127,32 +131,30 @@ def server_for(request: Request, scheduling: Any) -> FhirServer:
     services = request.app.state.services
     return FhirServer(scheduling, ZoneInfo(services.settings.timezone),
                       slot_source=availability_slots(services.projections, scheduling,
-                                                     services.settings.read_wait_seconds))
+                                                     services.settings.read_wait_seconds,
+                                                     services.freshness))
 
 
-def availability_slots(projector: Projector, scheduling: Any, wait_seconds: float) -> SlotSource:
-    """Slot searches from the availability read model (indexed by schedule and start), once it
-    has applied everything written so far (this process's runner gets a quarter of a second to
-    catch up); None when it lags behind: the search then reads the store, as fresh as ever."""
-
-    def slots(clinic_ids: frozenset[UUID] | None, professional_id: UUID | None,
-              start_ge: datetime | None, start_lt: datetime | None,
-              end_gt: datetime | None) -> list[dict[str, Any]] | None:
-        if "availability" not in projector.projections:
-            return None
-        view = projector.get("availability").view
-        head = scheduling.head()
-        deadline = time.monotonic() + (min(wait_seconds, 0.25) if projector.following else 0)
-        while view.position(projector.source) < head:
-            if time.monotonic() >= deadline:
-                return None
-            time.sleep(0.005)
-        return schedule_slots(view,
-                              None if clinic_ids is None else sorted(str(c) for c in clinic_ids),
-                              str(professional_id) if professional_id else None, start_ge, start_lt,
-                              end_gt)
-
-    return slots
+def slot_search(request: Request, query: Query, scope: Scope, scheduling: Any) -> Response:
+    """``GET /fhir/r4/Slot``: from the availability read model once it has applied the log's
+    head, and then answered once per head and caller's scope (``SearchAnswers``: any write moves
+    the head); from the store while the read model lags behind."""
+    services = request.app.state.services
+    settings = services.settings
+    zone = ZoneInfo(settings.timezone)
+    base = base_url(request)
+    head = scheduling.head()
+    projector = services.projections
+    if "availability" not in projector.projections or not services.freshness.caught_up(
+            projector, "availability", head, settings.read_wait_seconds):
+        return FhirResponse(FhirServer(scheduling, zone).search("Slot", query, scope, base))
+    key = AnswerKey("Slot", scope.clinic_ids, scope.online, base, query.pairs)
+    answer = services.fhir_answers.get(head, key)
+    if answer is None:
+        server = FhirServer(scheduling, zone, slot_source=read_model_slots(projector))
+        answer = render(server.search("Slot", query, scope, base))
+        services.fhir_answers.put(head, key, answer)
+    return Response(answer, media_type=FHIR_JSON)
 
 
 # -- SMART Scheduling Links (public) --------------------------------------------------
@@ -201,7 +203,8 @@ def bulk_publish_file(resource_type: str, request: Request, scheduling: Scheduli
     services = request.app.state.services
     published = publication(StoreReads(scheduling), datetime.now(UTC), _clinic_param(request),
                             settings.smart_booking_link, _portal_param(request),
-                            availability_slots(services.projections, scheduling, settings.read_wait_seconds))
+                            availability_slots(services.projections, scheduling, settings.read_wait_seconds,
+                                               services.freshness))
     return Response(ndjson(published.of(resource_type)), media_type="application/fhir+ndjson",
                     headers={"Cache-Control": f"public, max-age={settings.smart_max_age}"})
 
@@ -270,8 +273,10 @@ def cancel_appointment(
 @router.get("/{resource_type}", summary="Search (searchset Bundle, paged with _count/_offset)",
             responses=READS)
 def search(resource_type: str, request: Request, principal: Reader,
-           scheduling: SchedulingDep) -> FhirResponse:
+           scheduling: SchedulingDep) -> Response:
     query = Query(tuple(request.query_params.multi_items()))
+    if resource_type == "Slot":
+        return slot_search(request, query, scope_of(principal), scheduling)
     server = server_for(request, scheduling)
     return FhirResponse(server.search(resource_type, query, scope_of(principal), base_url(request)))
 
