@@ -29,13 +29,15 @@ class AnswerKey:
 
 
 class SearchAnswers:
-    """Answers (the response bytes) of one log head, at most ``max_answers`` of them (the least
-    recently used go first). Thread-safe."""
+    """Answers (the response bytes) of one log head, at most ``max_answers`` of them and
+    ``max_bytes`` in all (the least recently used go first). Thread-safe."""
 
-    def __init__(self, max_answers: int = 512) -> None:
+    def __init__(self, max_answers: int = 512, max_bytes: int = 16 * 1024 * 1024) -> None:
         self.max_answers = max_answers
+        self.max_bytes = max_bytes
         self.head = -1
         self._answers: OrderedDict[Hashable, bytes] = OrderedDict()
+        self._bytes = 0
         self._lock = threading.Lock()
 
     def get(self, head: int, key: AnswerKey) -> bytes | None:
@@ -53,12 +55,14 @@ class SearchAnswers:
         (a request that saw an older head than the newest one keeps nothing)."""
         with self._lock:
             self._move_to(head)
-            if head != self.head:
+            if head != self.head or len(answer) > self.max_bytes // 4:
                 return
+            replaced = self._answers.pop(key, None)
+            self._bytes += len(answer) - (len(replaced) if replaced is not None else 0)
             self._answers[key] = answer
-            self._answers.move_to_end(key)
-            while len(self._answers) > self.max_answers:
-                self._answers.popitem(last=False)
+            while len(self._answers) > self.max_answers or self._bytes > self.max_bytes:
+                _, dropped = self._answers.popitem(last=False)
+                self._bytes -= len(dropped)
 
     def __len__(self) -> int:
         return len(self._answers)
@@ -67,3 +71,4 @@ class SearchAnswers:
         if head > self.head:
             self.head = head
             self._answers.clear()
+            self._bytes = 0

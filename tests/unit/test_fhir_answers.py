@@ -49,3 +49,14 @@ def test_the_least_recently_used_answers_go_first() -> None:
     answers.put(1, third, b"3")
     assert answers.get(1, second) is None
     assert answers.get(1, first) == b"1" and answers.get(1, third) == b"3"
+
+
+def test_the_answers_kept_fit_in_their_bytes() -> None:
+    answers = SearchAnswers(max_bytes=100)
+    small = [_key(pairs=(("_offset", str(n)),)) for n in range(5)]
+    for key in small:
+        answers.put(1, key, b"x" * 25)
+    assert [answers.get(1, k) is not None for k in small] == [False, True, True, True, True]
+    answers.put(1, small[1], b"y" * 20)  # replaced: counted once
+    answers.put(1, _key(), b"z" * 26)  # more than a quarter of the room: not kept
+    assert answers.get(1, _key()) is None and len(answers) == 4
