@@ -19,13 +19,15 @@ req/s, beside ``pgbench -S`` (select-only) TPS of the same run. Each is run with
 search again and again (answered once per log head: ``SearchAnswers``) and with a new 1-hour
 window each time (every search reads the read model). The concurrent clients are httpx's
 AsyncClient (as before) and a bare keep-alive client (``keep_alive_rate``: httpx's own cost
-caps it near 500 req/s on this machine).
+caps it near 500 req/s on this machine), with the server's CPU time per request (Linux /proc:
+``hub serve`` and its worker processes).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import glob
 import os
 import statistics
 import tempfile
@@ -113,6 +115,35 @@ def keep_alive_rate(port: int, targets: list[str], headers: dict[str, str], clie
     return asyncio.run(run())
 
 
+def cpu_seconds(root: int) -> float:
+    """CPU time (user + system) of process ``root`` and its children so far (Linux /proc)."""
+    pids = [root]
+    for stat in glob.glob("/proc/[0-9]*/stat"):
+        try:
+            with open(stat) as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == root:
+            pids.append(int(stat.split("/")[2]))
+    total = 0
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def server_cost(server_pid: int, run: Callable[[], float], seconds: float) -> tuple[float, float]:
+    """(req/s, ms of the server's CPU per request) of ``run``."""
+    before = cpu_seconds(server_pid)
+    rate = run()
+    return rate, (cpu_seconds(server_pid) - before) * 1000 / max(1.0, rate * seconds)
+
+
 def over_http(args: argparse.Namespace) -> None:
     """Searches through a real ``hub serve`` on PostgreSQL, beside ``pgbench -S``."""
     server_url = args.db or DEFAULT_PG
@@ -168,9 +199,11 @@ def over_http(args: argparse.Namespace) -> None:
 
         rate = asyncio.run(concurrent())
         target = str(httpx.URL("/fhir/r4/Slot", params=params))
-        same_rate = keep_alive_rate(port, [target], headers, args.clients, args.seconds)
+        same_rate, same_cpu = server_cost(server.pid, lambda: keep_alive_rate(
+            port, [target], headers, args.clients, args.seconds), args.seconds)
         every = [str(httpx.URL("/fhir/r4/Slot", params=window(h))) for h in range(args.slots)]
-        distinct_rate = keep_alive_rate(port, every, headers, args.clients, args.seconds)
+        distinct_rate, distinct_cpu = server_cost(server.pid, lambda: keep_alive_rate(
+            port, every, headers, args.clients, args.seconds), args.seconds)
         projector.close()
         app.close()
     finally:
@@ -184,8 +217,8 @@ def over_http(args: argparse.Namespace) -> None:
           f"p99 {p(sequential, 99):.2f} ms; a new window each time: p50 {statistics.median(distinct):.2f} ms, "
           f"p99 {p(distinct, 99):.2f} ms")
     print(f"{args.clients} clients, same search: httpx AsyncClient {rate:.0f} req/s, "
-          f"keep-alive client {same_rate:.0f} req/s; a new window each time (keep-alive): "
-          f"{distinct_rate:.0f} req/s")
+          f"keep-alive client {same_rate:.0f} req/s ({same_cpu:.2f} ms of server CPU each); "
+          f"a new window each time (keep-alive): {distinct_rate:.0f} req/s ({distinct_cpu:.2f} ms)")
     print(f"pgbench -S -c 8 -j 2 (same run): {tps:,.0f} TPS; ratio req/s ÷ TPS = {same_rate / tps:.3f}")
 
 
