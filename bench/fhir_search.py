@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import glob
 import os
 import statistics
 import tempfile
@@ -43,7 +42,14 @@ from eventsourcing.utils import get_topic
 
 from adapters.accessstore import access_store_for
 from aggregates.slot import Slot
-from bench.http_booking import DEFAULT_PG, drop_schema, fresh_schema, pgbench_tps, start_server
+from bench.http_booking import (
+    DEFAULT_PG,
+    cpu_seconds,
+    drop_schema,
+    fresh_schema,
+    pgbench_tps,
+    start_server,
+)
 from connectors.fhir.search import Query
 from connectors.fhir.server import FhirServer, Scope
 from entrypoints.api.fhir_slots import availability_slots
@@ -115,33 +121,11 @@ def keep_alive_rate(port: int, targets: list[str], headers: dict[str, str], clie
     return asyncio.run(run())
 
 
-def cpu_seconds(root: int) -> float:
-    """CPU time (user + system) of process ``root`` and its children so far (Linux /proc)."""
-    pids = [root]
-    for stat in glob.glob("/proc/[0-9]*/stat"):
-        try:
-            with open(stat) as f:
-                fields = f.read().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[1]) == root:
-            pids.append(int(stat.split("/")[2]))
-    total = 0
-    for pid in pids:
-        try:
-            with open(f"/proc/{pid}/stat") as f:
-                fields = f.read().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        total += int(fields[11]) + int(fields[12])
-    return total / os.sysconf("SC_CLK_TCK")
-
-
 def server_cost(server_pid: int, run: Callable[[], float], seconds: float) -> tuple[float, float]:
     """(req/s, ms of the server's CPU per request) of ``run``."""
-    before = cpu_seconds(server_pid)
+    before = cpu_seconds([server_pid])
     rate = run()
-    return rate, (cpu_seconds(server_pid) - before) * 1000 / max(1.0, rate * seconds)
+    return rate, (cpu_seconds([server_pid]) - before) * 1000 / max(1.0, rate * seconds)
 
 
 def over_http(args: argparse.Namespace) -> None:
