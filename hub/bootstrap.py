@@ -24,7 +24,7 @@ from adapters.leases import InProcessLease, Lease, PostgresLease, SqliteLease
 from adapters.loggaps import gap_guard_for
 from adapters.outbound import OutboundClient, OutboundPolicy
 from adapters.passwords import Argon2Passwords
-from adapters.pgrecorder import is_postgres
+from adapters.pgrecorder import is_postgres, without_jit
 from adapters.schemalock import schema_setup_lock
 from adapters.smtp import SmtpChannel
 from adapters.userstore import UserStore, user_store_for
@@ -110,7 +110,9 @@ def read_model_factory(app: Any, pool_size: int = 2) -> InfrastructureFactory[An
     elif module != "eventsourcing.sqlite":
         env = {"PERSISTENCE_MODULE": "eventsourcing.sqlite", "CREATE_TABLE": "y",
                "SQLITE_DBNAME": f"file:readmodels-{uuid.uuid4().hex}?mode=memory&cache=shared"}
-    return InfrastructureFactory.construct(Environment("projections", env))
+    factory = InfrastructureFactory.construct(Environment("projections", env))
+    without_jit(getattr(factory, "datastore", None))
+    return factory
 
 
 def open_read_model(factory: InfrastructureFactory[Any], cls: type[ReadModelProjection],

@@ -121,6 +121,23 @@ def test_events_of_a_topic_are_read_by_an_index_on_postgresql(pg_schema_url: str
         app.close()
 
 
+def test_the_hub_s_postgresql_connections_never_jit_compile(pg_schema_url: str) -> None:
+    """The store's and the read models' connections run with ``jit = off``: on a table with
+    no statistics yet, a point read's estimated cost passed ``jit_above_cost`` and each
+    execution was compiled (3-25 ms for a 0.1 ms read)."""
+    from hub.bootstrap import read_model_factory
+
+    app = make_app(pg_schema_url)
+    factory = read_model_factory(app)
+    try:
+        for datastore in (app.recorder.datastore, factory.datastore):  # type: ignore[attr-defined]
+            with datastore.get_connection() as conn:
+                assert conn.execute("SHOW jit").fetchone() == {"jit": "off"}
+    finally:
+        factory.close()
+        app.close()
+
+
 def test_a_nested_command_s_save_is_seen_by_the_outer_attempt(app: Scheduling, setup: Setup) -> None:
     """``prefetch`` keeps what an attempt read; a command run inside it (its own ``retrying``)
     that saves one of those aggregates makes the outer attempt read it again, not reuse the
