@@ -99,3 +99,24 @@ def test_a_key_made_meanwhile_makes_the_save_run_again_with_it(pg_app: Schedulin
     pg_app.save(again)
     pg_app.forget_decrypted()
     assert pg_app.load(Patient, patient_one.id, "patient").first_name == "Ève"
+
+
+def test_a_follower_s_tracked_save_writes_the_new_key_with_its_events(pg_app: Scheduling) -> None:
+    """A save with a tracking record (the library's pipelined insert) writes the new subject's
+    key in the same transaction too."""
+    from eventsourcing.persistence import Tracking
+
+    newcomer = Patient.register([identifier(NAM_SYSTEM, "ROYE85521519")],
+                                {"first_name": "Ève", "last_name": "Roy", "birth_date": None,
+                                 "language": "fr"}, pg_app.clock().date())
+    pg_app.save_tracked(Tracking("a-follower", 1), newcomer)
+    store: Any = pg_app.keys
+    recorder: Any = pg_app.recorder
+    events = f'"{recorder.datastore.schema}"."{recorder.events_table_name}"'
+    with recorder.datastore.transaction(commit=False) as curs:
+        curs.execute(f"SELECT xmin::text AS x FROM {events} WHERE originator_id = %s "
+                     f"UNION SELECT xmin::text FROM {store.table} WHERE subject = %s",
+                     (newcomer.id, newcomer.id.hex))
+        assert len(curs.fetchall()) == 1
+    pg_app.forget_decrypted()
+    assert pg_app.load(Patient, newcomer.id, "patient").first_name == "Ève"
