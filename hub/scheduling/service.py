@@ -164,10 +164,13 @@ class Scheduling(HubApplication):
         through: str | None = None,
         referral: Referral | None = None,
         account_id: UUID | None = None,
+        channel: Callable[[Slot], str | None] | None = None,
     ) -> Written:
         """Book a patient into a slot; the slot, appointment and patient are saved together
         (with what ``also`` decides about the new appointment, e.g. its dose). ``through``:
-        the 811 or reorientation channel, with its ``referral`` (R2).
+        the 811 or reorientation channel, with its ``referral`` (R2); or ``channel``, which
+        decides it from the slot as this attempt read it (and raises when the caller may not
+        book that slot): no read of the slot before the command.
 
         With ``account_id`` (A1), the patient is the holder or joins the account as "another
         patient" (association red until a clinic validates it)."""
@@ -178,6 +181,7 @@ class Scheduling(HubApplication):
             self.prefetch(slot_id, service_id, getattr(self.peek(slot_id), "clinic_id", None),
                           *self.patients.index_ids(patient))
             slot = self.load(Slot, slot_id, "slot")
+            via = channel(slot) if channel is not None else through
             service = self.load(Service, service_id, "service")
             self._same_clinic(slot.clinic_id, service, "service")
             if online:
@@ -197,14 +201,13 @@ class Scheduling(HubApplication):
                 product=service.product,
                 language=language,
                 identifiers=identifiers,
-                through=through,
+                through=via,
                 referral=referral,
                 as_given=matched.as_given,
                 booked_by=current_actor().subject,
                 account_id=account_id,
             )
-            slot.reserve(appointment.id, service.id, service.product, online=online,
-                         through=through)
+            slot.reserve(appointment.id, service.id, service.product, online=online, through=via)
             indexes = self.patients.note_clinic(matched.patient.id, slot.clinic_id,
                                                 matched.registered)
             if account is not None:

@@ -15,6 +15,7 @@ from aggregates.doses import CouponIndex, DoseCourse, DoseIntervals, coupon_for,
 from aggregates.eligibility import CitizenFacts, DoseFacts
 from aggregates.patient import Patient
 from aggregates.reorientation import Referral
+from aggregates.slot import Slot
 from hub.scheduling.service import Scheduling, Written
 
 log = structlog.get_logger("hub.vaccination")
@@ -30,13 +31,15 @@ class DoseRecords:
     # -- commands --------------------------------------------------------------------------
     def book(self, slot_id: UUID, service_id: UUID, patient: dict[str, Any], source: str,
              language: str | None, dose: int | None, through: str | None = None,
-             referral: Referral | None = None, account_id: UUID | None = None) -> Written:
+             referral: Referral | None = None, account_id: UUID | None = None,
+             channel: Callable[[Slot], str | None] | None = None) -> Written:
         """Book as usual (``account_id``: a citizen account's booking, A1); with ``dose``,
         record it (a 2nd dose follows the patient's 1st dose of the same clinic) in the same
-        transaction. ``through``/``referral``: R2."""
+        transaction. ``through``/``referral``/``channel``: R2 (``Scheduling.book``)."""
         also = self.at_booking(dose) if dose is not None else None
         return self.app.book(slot_id, service_id, patient, source, language, also=also,
-                             through=through, referral=referral, account_id=account_id)
+                             through=through, referral=referral, account_id=account_id,
+                             channel=channel)
 
     def at_booking(self, dose: int) -> Callable[[Appointment], list[Aggregate]]:
         def decide(appointment: Appointment) -> list[Aggregate]:

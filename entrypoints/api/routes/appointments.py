@@ -226,12 +226,17 @@ def book(body: BookingIn, principal: ReorientingBooker, scheduling: SchedulingDe
     slots reserved for ``reorientation``, with a ``referral``; other slots of another clinic
     are not found (R2)."""
     source = booking_source(principal, body.source)
-    slot = scheduling.load(Slot, body.slot_id, "slot")
     referral = (Referral.of(body.referral.from_site, body.referral.priority, body.referral.reason)
                 if body.referral else None)
-    through = booking_channel(principal, slot, referral)
-    if principal.role == Role.PORTAL and not slot.offered_online:
-        raise _hidden()
+
+    def channel(slot: Slot) -> str | None:
+        """Whether this caller may book the slot, and through which channel (R2), decided
+        on the slot as the command read it (404 for a slot it may not book)."""
+        through = booking_channel(principal, slot, referral)
+        if principal.role == Role.PORTAL and not slot.offered_online:
+            raise _hidden()
+        return through
+
     patient = body.patient.model_dump(exclude_none=True)
     patient["birth_date"] = body.patient.birth_date.isoformat()
     if body.account_id is not None:
@@ -240,8 +245,8 @@ def book(body: BookingIn, principal: ReorientingBooker, scheduling: SchedulingDe
             raise ApiError(404, "not_found", "no such account for this token",
                            account_id=str(body.account_id))
     written = services.vaccination.records.book(body.slot_id, body.service_id, patient, source,
-                                                body.language, body.dose, through=through,
-                                                referral=referral, account_id=body.account_id)
+                                                body.language, body.dose, referral=referral,
+                                                account_id=body.account_id, channel=channel)
     return _written(scheduling, principal, written)
 
 
