@@ -118,6 +118,11 @@ class Settings(BaseSettings):
     #: request) while it hears every revocation and rotation, at most this long (seconds);
     #: 0: never (``hub.access.token_cache``).
     token_memory_seconds: float = Field(default=10.0, ge=0, le=300)
+    #: Long-running processes (``hub serve``, ``hub mllp``): allocations between two young-
+    #: generation garbage collections (Python's default is 700, which with the aggregate
+    #: cache made collections ≈ 8 % of a server's CPU); 0 keeps Python's default
+    #: (``hub.runtime.tune_gc``).
+    gc_threshold: int = Field(default=50_000, ge=0, le=10_000_000)
 
     # -- users and sessions (docs/users.md) ---------------------------------------------
     #: How long a user's secret code (enrolment) works once issued.

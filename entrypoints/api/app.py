@@ -56,6 +56,7 @@ from hub.bootstrap import (
 )
 from hub.bootstrap import vaccination as vaccination_services
 from hub.imports.service import Imports
+from hub.runtime import tune_gc
 from hub.scheduling.service import Scheduling
 from hub.settings import Settings
 from hub.setup.service import ClinicSetups
@@ -133,6 +134,8 @@ def create_app(scheduling: Scheduling | None = None, settings: Settings | None =
             )
         services.imports.resume_running()  # imports interrupted by a stop run again
         app.state.services = services
+        if owned:  # a server process of its own (tests pass their application in)
+            tune_gc(settings.gc_threshold)
         try:
             yield
         finally:

@@ -8,6 +8,7 @@ import threading
 
 from aggregates.errors import InvalidValue
 from hub.bootstrap import bootstrap
+from hub.runtime import tune_gc
 from hub.settings import Settings
 
 
@@ -44,6 +45,7 @@ def run_listener(args: argparse.Namespace) -> int:
         raise InvalidValue(str(exc)) from None
     app = bootstrap(settings)
     inbox = Hl7Inbox(app, settings.timezone)
+    tune_gc(settings.gc_threshold)
     stop = threading.Event()
     feeds = None
     if args.outbound:
