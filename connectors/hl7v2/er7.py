@@ -162,7 +162,7 @@ class Segment:
 
     def repetitions(self, position: int) -> list[Part]:
         raw = self.fields[position] if position < len(self.fields) else ""
-        if not raw:
+        if not raw.strip():  # blank, as hl7apy reads it (it strips each field)
             return []
         if self.name == "MSH" and position in (1, 2):
             return [Part(raw, 2, self.seps)]

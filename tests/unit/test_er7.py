@@ -8,7 +8,7 @@ from typing import Any
 from hl7apy.consts import VALIDATION_LEVEL
 from hl7apy.core import Message as Hl7apyMessage
 from hl7apy.parser import parse_message
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from connectors.hl7v2.ack import build_ack
@@ -55,6 +55,7 @@ def messages(draw: st.DrawFn) -> str:
 
 @settings(max_examples=300, deadline=None)
 @given(messages())
+@example("MSH|^~\\&|||HUB|HUB|20260101||SIU^S12^SIU_S12||P|2.5.1\rPID||| \rSCH")  # a blank PID-3
 def test_the_splitter_reads_what_hl7apy_reads(er7: str) -> None:
     theirs = parse_message(normalise(er7), find_groups=False, validation_level=VALIDATION_LEVEL.QUIET)
     ours = parse(er7)
