@@ -13,13 +13,12 @@ from uuid import UUID
 
 import structlog
 from eventsourcing.application import Application, Cache, LRUCache, ProcessingEvent
-from eventsourcing.domain import Aggregate, DomainEventProtocol, MutableOrImmutableAggregate, Snapshot
+from eventsourcing.domain import Aggregate, MutableOrImmutableAggregate
 from eventsourcing.persistence import (
     JSONTranscoder,
     Mapper,
     ProcessRecorder,
     RecordConflictError,
-    StoredEvent,
     Tracking,
 )
 
@@ -31,9 +30,9 @@ from aggregates.errors import DomainError, NotFound
 from aggregates.personal_fields import PERSONAL_FIELDS
 from aggregates.slot import Slot
 from aggregates.user import User
-from hub.actor import current_actor
 from hub.aggregate_copy import copy_aggregate
 from hub.attempt_reads import attempt_reads, current_reads, forget_attempt_reads
+from hub.mapper import HubMapper, KeysNotWired
 
 log = structlog.get_logger("hub")
 A = TypeVar("A", bound=Aggregate)
@@ -44,23 +43,6 @@ class StoreBusy(DomainError):
     """Other writers kept winning the race for the same aggregate; try again shortly."""
 
     code = "store_busy"
-
-
-class _KeysNotWired:
-    """Stands for the key store while the application is being built."""
-
-    def __getattr__(self, name: str) -> Any:
-        raise RuntimeError("the application's key store is wired at the end of its construction")
-
-
-class HubMapper(PersonalDataMapper):
-    """Stamps each stored event with who acted (``meta``: subject, role, channel), and seals
-    the personal fields of ``aggregates.personal_fields`` with the person's data key."""
-
-    def to_stored_event(self, domain_event: DomainEventProtocol[UUID]) -> StoredEvent:
-        if not isinstance(domain_event, Snapshot) and not hasattr(domain_event, "meta"):
-            object.__setattr__(domain_event, "meta", current_actor().as_meta())
-        return super().to_stored_event(domain_event)
 
 
 class HubApplication(Application[UUID]):
@@ -135,7 +117,7 @@ class HubApplication(Application[UUID]):
     def construct_mapper(self) -> Mapper[UUID]:
         mapper = super().construct_mapper()
         return HubMapper(mapper.transcoder, mapper.compressor, mapper.cipher,
-                         policy=PERSONAL_FIELDS, keys=cast(KeyStore, _KeysNotWired()))
+                         policy=PERSONAL_FIELDS, keys=cast(KeyStore, KeysNotWired()))
 
     def load(self, cls: type[A], aggregate_id: UUID, what: str) -> A:
         """Load an aggregate of the given type, or raise ``NotFound`` naming ``what``."""
