@@ -50,11 +50,17 @@ def _shown_step(setup: ClinicSetup, asked: str | None) -> str:
     return current
 
 
-def _page(visit: Visit, setups: ClinicSetups, setup: ClinicSetup, step: str | None = None,
+def _page(visit: Visit, setups: ClinicSetups, setup_id: UUID, step: str | None = None,
           status: int = 200, error: str | None = None, form: dict[str, Any] | None = None) -> Response:
+    """The step's page. The setup and its imports' reports are read together (``view``): an
+    import that ends between two separate reads would show "succeeded" on a step still marked
+    incomplete, with neither the polling nor the "Suivant" link."""
+    try:
+        setup, reports = setups.view(setup_id)
+    except DomainError:
+        raise PageRefused(404, visit.t("not_found")) from None
     shown = _shown_step(setup, step)
     index = STEPS.index(shown)
-    reports = {k: setups.import_report(setup, k) for k in ("staff", "services")}
     return render(visit, "setup.html", status=status, setup=setup, step=shown, steps=setup.steps,
                   previous=STEPS[index - 1] if index else None,
                   next=STEPS[index + 1] if index + 1 < len(STEPS) else None,
@@ -85,7 +91,7 @@ def start(visit: VisitDep, csrf: Csrf = "", preset_emr: Text = "",
 @router.get("/{setup_id}")
 def setup_page(setup_id: UUID, visit: VisitDep, step: str | None = None) -> Response:
     setups = _admin(visit)
-    return _page(visit, setups, _load(visit, setups, setup_id), step)
+    return _page(visit, setups, setup_id, step)
 
 
 def _step(visit: Visit, setup_id: UUID, step: str, change: Any, form: dict[str, Any] | None = None,
@@ -102,7 +108,7 @@ def _step(visit: Visit, setup_id: UUID, step: str, change: Any, form: dict[str, 
             if field:
                 label = visit.t("field_" + field) if "field_" + field in CATALOGUE else field
                 message = f"{visit.t('invalid_input', what=label)} {message}"
-            return _page(visit, setups, setups.get(setup_id), step, status, message, form)
+            return _page(visit, setups, setup_id, step, status, message, form)
     return see_other(visit, f"/console/setups/{setup_id}?step={then or _shown_step(setup, None)}")
 
 
@@ -179,6 +185,6 @@ def patients_step(setup_id: UUID, visit: VisitDep, csrf: Csrf = "", acknowledged
             done = setups.complete(setup_id)
         except DomainError as exc:
             status, message = refused(visit, exc)
-            return _page(visit, setups, setups.get(setup_id), "patients", status, message)
+            return _page(visit, setups, setup_id, "patients", status, message)
     visit.services.projections.wait("suivi", done.position, visit.services.settings.read_wait_seconds)
     return see_other(visit, f"/console/clinics/{done.clinic_id}/suivi?done=created")

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from concurrent.futures import Future
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 
+from aggregates.import_job import ImportJob
 from entrypoints.console.i18n import CATALOGUE
 from entrypoints.web import create_web_app
 from hub.access.tokens import issue
@@ -133,5 +136,41 @@ def test_the_ops_page_follows_every_rebuild_it_shows_running(tmp_path) -> None:
                 shadow.drop_tables(curs)  # swapped in (or abandoned)
             page = client.get("/console/ops").text
             assert polling not in page and "en cours" not in page
+    finally:
+        app.close()
+
+
+def test_a_setup_page_drawn_as_an_import_ends_shows_the_way_on(tmp_path, monkeypatch) -> None:
+    """The setup and its import's report are read together: an import that ends between the
+    two reads once gave a page with "succeeded" on a step still marked incomplete, so neither
+    polling nor the "Suivant" link (the wizard test waited 30 s for it in CI)."""
+    app: Scheduling = make_app(f"sqlite:///{tmp_path}/hub.db")
+    try:
+        with TestClient(create_web_app(app), base_url="https://testserver") as client:
+            services = client.app.state.services  # type: ignore[attr-defined]
+            setups, imports = services.setups, services.setups.imports
+            _, admin = issue(services.access, "admin", [])
+            assert sign_in(client, admin).status_code == 303
+            setup = setups.start()
+            setups.identify_clinic(setup.id, "Clinique du Parc", {
+                "street": "350 Boulevard Charest Est", "city": "Québec", "province": "QC",
+                "postal_code": "G1K 3H5"}, "(418) 555-5555")
+            setups.choose_providers(setup.id, ["rvsq"])
+            setups.choose_emr(setup.id, "toubib")
+            held: Future[Any] = Future()  # the import's worker has not run yet
+            monkeypatch.setattr(imports, "run_in_background", lambda _job_id: held)
+            setups.start_import(setup.id, "staff", "source_id,name,type,licence\nT1,Dre Anne Roy,gp,77777\n")
+            job_id = setups.get(setup.id).imports["staff"]["import_id"]
+            reads = setups.import_report
+
+            def import_ends_first(s: Any, kind: str) -> Any:
+                if imports.app.load(ImportJob, job_id, "import").status == "running":
+                    imports.run(job_id)  # the worker ends the import between the two reads
+                return reads(s, kind)
+
+            monkeypatch.setattr(setups, "import_report", import_ends_first)
+            page = client.get(f"/console/setups/{setup.id}?step=staff").text
+            assert "1 personne" in page or "importées avec succès" in page, page[-3000:]
+            assert f'href="/console/setups/{setup.id}?step=services"' in page  # "Suivant"
     finally:
         app.close()
