@@ -34,6 +34,7 @@ from eventsourcing.persistence import RecordConflictError
 from eventsourcing.postgres import PostgresDatastore
 from eventsourcing.sqlite import SQLiteDatastore
 
+from adapters.pgarrays import ByteaArray, TextArray
 from adapters.sqltables import create_tables
 from aggregates.errors import Conflict
 
@@ -257,8 +258,8 @@ class SqlKeyStore:
 
     def pending_params(self, batch: PendingKeys) -> tuple[Any, ...]:
         keys, links = list(batch.keys.items()), list(batch.links.items())
-        return (_now(), [s.hex for s, _ in keys], [w for _, (_, w) in keys],
-                [s.hex for s, _ in links], [o.hex for _, o in links])
+        return (_now(), TextArray(s.hex for s, _ in keys), ByteaArray(w for _, (_, w) in keys),
+                TextArray(s.hex for s, _ in links), TextArray(o.hex for _, o in links))
 
     def write_pending(self, cursor: Any, batch: PendingKeys) -> None:
         """Insert the batch's keys and links in the caller's transaction (pipelined)."""

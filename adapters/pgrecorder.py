@@ -28,13 +28,16 @@ from eventsourcing.persistence import (
     IntegrityError,
     InterfaceError,
     OperationalError,
+    ProgrammingError,
     StoredEvent,
 )
 from eventsourcing.postgres import PostgresApplicationRecorder, PostgresProcessRecorder
 from eventsourcing.utils import retry
+from psycopg.rows import tuple_row
 from psycopg.sql import SQL, Composed, Identifier
 
 from adapters.keystore import pending_keys
+from adapters.pgarrays import ByteaArray, Int8Array, TextArray, UuidArray
 from adapters.sqltables import create_tables
 
 #: ``PROCESS_RECORDER_TOPIC`` for ``eventsourcing.postgres`` (see ``adapters.eventstore``).
@@ -80,7 +83,7 @@ class ConcurrentProcessRecorder(PostgresProcessRecorder):
         without_jit(kwargs.get("datastore", args[0] if args else None))
         super().__init__(*args, **kwargs)
         self.lock_table_statements = []
-        self._one_statements: dict[str | None, Composed] = {}
+        self._one_statements: dict[str | None, bytes] = {}
         # LATERAL: one primary-key range scan per aggregate, whatever the planner guesses
         self.select_after_statement = SQL(
             "SELECT e.originator_id, e.originator_version, e.topic, e.state "
@@ -121,9 +124,11 @@ class ConcurrentProcessRecorder(PostgresProcessRecorder):
         aggregates are an uncorrelated subquery: taken once, before the first row."""
         pending = pending_keys()
         events = (
-            [e.originator_id for e in stored_events], [e.originator_version for e in stored_events],
-            [e.topic for e in stored_events], [e.state for e in stored_events],
-            sorted({lock_key(e.originator_id) for e in stored_events}) if len(stored_events) > 1 else [],
+            UuidArray([e.originator_id for e in stored_events]),
+            Int8Array([e.originator_version for e in stored_events]),
+            TextArray([e.topic for e in stored_events]), ByteaArray([e.state for e in stored_events]),
+            Int8Array(sorted({lock_key(e.originator_id) for e in stored_events})
+                      if len(stored_events) > 1 else ()),
         )
         params: tuple[Any, ...] = events
         with_keys = None
@@ -131,25 +136,36 @@ class ConcurrentProcessRecorder(PostgresProcessRecorder):
             with_keys = pending.store.pending_statement()
             params = (*pending.store.pending_params(pending), *events)
             pending.flushed = True
-        with self.datastore.get_connection() as conn, self._one_transaction(conn), conn.cursor() as curs:
-            curs.execute(self._one_statement(with_keys), params, prepare=True)
-            return list(self._fetch_ids_after_insert_events(curs, stored_events) or [])
+        with (self.datastore.get_connection() as conn, self._one_transaction(conn),
+              conn.cursor(row_factory=tuple_row) as curs):
+            curs.execute(self._one_statement(with_keys, conn), params, prepare=True)
+            ids = [row[0] for row in curs.fetchall()]
+            self._inserted(ids)
+        if len(ids) != len(stored_events):  # as the library's ``_fetch_ids_after_insert_events``
+            raise ProgrammingError(f"Couldn't get all notification IDs (got {len(ids)}, "
+                                   f"expected {len(stored_events)})")
+        return ids
+
+    def _inserted(self, ids: list[int]) -> None:
+        """The positions the events took, before their commit (a test seam: ``tests.support.held``)."""
 
     def _one_transaction(self, conn: Any) -> Any:
         """The statement is its own transaction (autocommit); a test recorder that must hold
         one open after its insert opens an explicit one (``tests.support.held``)."""
         return nullcontext()
 
-    def _one_statement(self, with_keys: str | None) -> Composed:
+    def _one_statement(self, with_keys: str | None, conn: Any) -> bytes:
+        """The statement, rendered once (psycopg renders a ``Composed`` on every execution)."""
         statement = self._one_statements.get(with_keys)
         if statement is None:
-            statement = SQL(with_keys or "") + SQL(
+            statement = (SQL(with_keys or "") + SQL(
                 "INSERT INTO {0}.{1} (originator_id, originator_version, topic, state) "
                 "SELECT i, v, t, s FROM unnest(%b::uuid[], %b::bigint[], %b::text[], %b::bytea[]) "
                 "AS e(i, v, t, s) "
                 "WHERE (SELECT count(pg_advisory_xact_lock(k)) FROM unnest(%b::bigint[]) AS a(k)) >= 0 "
                 "RETURNING notification_id"
             ).format(Identifier(self.datastore.schema), Identifier(self.events_table_name))
+            ).as_bytes(conn)
             self._one_statements[with_keys] = statement
         return statement
 
@@ -184,12 +200,11 @@ def select_events_after(recorder: ApplicationRecorder, after: Mapping[UUID, int]
         for originator_id, version in after.items():
             found.extend(recorder.select_events(originator_id, gt=version))
         return found
-    ids = list(after)
+    ids = UuidArray(after)
     datastore = recorder.datastore  # type: ignore[attr-defined]  # PostgreSQL recorders have one
-    with datastore.get_connection() as conn, conn.cursor() as curs:
-        curs.execute(statement, (ids, [after[i] for i in ids]), prepare=True)
-        return [
-            StoredEvent(originator_id=row["originator_id"], originator_version=row["originator_version"],
-                        topic=row["topic"], state=bytes(row["state"]))
-            for row in curs.fetchall()
-        ]
+    with datastore.get_connection() as conn, conn.cursor(row_factory=tuple_row) as curs:
+        if isinstance(statement, Composed):  # rendered once (psycopg would on every execution)
+            statement = recorder.select_after_statement = statement.as_bytes(conn)  # type: ignore[attr-defined]
+        curs.execute(statement, (ids, Int8Array(after[i] for i in ids)), prepare=True)
+        return [StoredEvent(originator_id=i, originator_version=v, topic=t, state=bytes(s))
+                for i, v, t, s in curs.fetchall()]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
+from eventsourcing.application import project_aggregate
 
 from aggregates.appointment import Appointment
 from aggregates.slot import Slot, SlotFull
@@ -75,6 +76,9 @@ def test_busy_slots_are_snapshotted(app: Scheduling, setup: Setup) -> None:
     snapshots = list(app.snapshots.get(big))
     assert snapshots and snapshots[-1].originator_version == 50
     assert len(app.load(Slot, big, "slot").booked) == 55
+    # taken from the slot in memory: the same state as the slot replayed from its events
+    replayed = project_aggregate(None, app.events.get(big, lte=50))
+    assert snapshots[-1].state == Slot.Snapshot.take(replayed).state
 
 
 @pytest.mark.parametrize("source", ["portal", "admin"])

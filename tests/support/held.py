@@ -38,12 +38,15 @@ class HeldRecorder(ConcurrentProcessRecorder):
     def _fetch_ids_after_insert_events(self, curs: Any, stored_events: Sequence[StoredEvent],
                                        **kwargs: Any) -> Sequence[int] | None:
         ids = super()._fetch_ids_after_insert_events(curs, stored_events, **kwargs)
+        self._inserted(list(ids or []))
+        return ids
+
+    def _inserted(self, ids: list[int]) -> None:
         if GATE.thread is threading.current_thread():
             GATE.thread = None
-            GATE.positions = list(ids or [])
+            GATE.positions = ids
             GATE.inserted.set()
             GATE.go.wait(30)
-        return ids
 
 
 def held_app(url: str) -> Scheduling:
