@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 
 @dataclass(frozen=True)
@@ -17,7 +17,8 @@ class Actor:
     channel: str = "cli"
 
     def as_meta(self) -> dict[str, str]:
-        return asdict(self)
+        # what ``dataclasses.asdict`` gives, without its recursive copy (once per stored event)
+        return {"subject": self.subject, "role": self.role, "channel": self.channel}
 
 
 SYSTEM = Actor(subject="system", role="admin", channel="cli")
@@ -26,6 +27,12 @@ _current: ContextVar[Actor] = ContextVar("hub_actor", default=SYSTEM)
 
 def current_actor() -> Actor:
     return _current.get()
+
+
+def act_as(actor: Actor) -> None:
+    """Act as ``actor`` for the rest of the current context: for a context that ends with the
+    work, such as an HTTP request's own task (``acting_as`` elsewhere)."""
+    _current.set(actor)
 
 
 @contextmanager

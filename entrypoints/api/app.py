@@ -62,9 +62,12 @@ from hub.settings import Settings
 from hub.setup.service import ClinicSetups
 
 #: Every router of the API, in the order of the OpenAPI document; add yours here.
+#: The busiest routes first: Starlette tries the routers in this order, each route's pattern
+#: in turn, and ``POST /v1/appointments`` behind twelve routers cost ~0.3 ms of matching, a
+#: tenth of a booking's CPU. No two routers share a path and method (a test checks it).
 ROUTERS = tuple(module.router for module in (
-    health, clinics, hl7, imports, feeds, fhir, notifications, suivi, availability, events,
-    professionals, services, slots, appointments, patients, setups, vaccination, users,
+    appointments, hl7, fhir, health, clinics, imports, feeds, notifications, suivi,
+    availability, events, professionals, services, slots, patients, setups, vaccination, users,
     sessions, privacy, tokens, accounts,
 )) + (setups.clinic_logo_router,)
 

@@ -139,3 +139,40 @@ def test_hub_serve_answers_health(sqlite_url: str) -> None:
     finally:
         server.terminate()
         server.wait(timeout=10)
+
+
+def test_every_route_is_the_first_to_match_its_own_path() -> None:
+    """The routers' order is chosen for speed (the busiest first, ``ROUTERS``): it must never
+    decide which route answers. Each route, given a path of its own shape, is the first of
+    the whole web app (API, console, pages) to match it fully."""
+    import re
+
+    from starlette.routing import Match
+
+    from entrypoints.web import create_web_app
+
+    app = create_web_app()
+
+    def leaves(routes: list) -> list:
+        found = []
+        for route in routes:
+            inner = getattr(route, "original_router", None)
+            found += leaves(inner.routes) if inner is not None else [route]
+        return found
+
+    checked = 0
+    for route in leaves(app.router.routes):
+        path, methods = getattr(route, "path_format", getattr(route, "path", "")), getattr(route, "methods", None)
+        if not methods or ":path}" in getattr(route, "path", ""):  # catch-alls come last on purpose
+            continue
+        concrete = re.sub(r"\{[^}]+\}", "x0", path)
+        for method in methods:
+            scope = {"type": "http", "method": method, "path": concrete, "root_path": "",
+                     "headers": [], "query_string": b""}
+            first = next(r for r in app.router.routes if r.matches(scope)[0] == Match.FULL)
+            inner = getattr(first, "original_router", None)
+            if inner is not None:
+                first = next(r for r in leaves(inner.routes) if r.matches(scope)[0] == Match.FULL)
+            assert first is route or getattr(first, "path_format", None) == path, (method, path)
+            checked += 1
+    assert checked > 100
