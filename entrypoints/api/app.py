@@ -119,6 +119,7 @@ def create_app(scheduling: Scheduling | None = None, settings: Settings | None =
                 settings.emr_connections, bounds=outbound_client(settings).policy))
             access = access_store_for(application.recorder)
             tokens, token_changes = remembered_tokens(access, settings)
+            projector, leadership = start_projections(application, settings)
             services = ApiServices(
                 settings=settings,
                 scheduling=application,
@@ -126,7 +127,8 @@ def create_app(scheduling: Scheduling | None = None, settings: Settings | None =
                 tokens=tokens,
                 token_changes=token_changes,
                 imports=imports,
-                projections=start_projections(application, settings),
+                projections=projector,
+                leadership=leadership,
                 notifications=notification_center(application, settings),
                 setups=ClinicSetups(application, imports, logo_store_for(application.recorder)),
                 vaccination=vaccination_services(application, settings),

@@ -16,18 +16,22 @@ from fastapi import Depends, Query, Request
 from aggregates.errors import InvalidValue
 from entrypoints.api.errors import ApiError
 from hub.bootstrap import build_projector
+from hub.readmodels.leader import Leadership
 from hub.readmodels.runner import Projector
 from hub.scheduling.service import Scheduling
 from hub.settings import Settings
 from projections.readmodel import ReadModel
 
 
-def start_projections(scheduling: Scheduling, settings: Settings) -> Projector:
-    """The server's projection runner (following the log in a thread when configured)."""
+def start_projections(scheduling: Scheduling, settings: Settings) -> tuple[Projector, Leadership | None]:
+    """The server's projection runner, following the log in a thread when configured and
+    elected among the store's API processes (one runner per store, ``Leadership``)."""
     projector = build_projector(scheduling, settings=settings)
-    if settings.projections_in_server:
-        projector.start()
-    return projector
+    if not settings.projections_in_server:
+        return projector, None
+    leadership = Leadership(projector)
+    leadership.start()
+    return projector, leadership
 
 
 class Freshness:

@@ -19,6 +19,7 @@ from hub.bootstrap import UserAccess, point_in_time
 from hub.imports.service import Imports
 from hub.notifications.center import NotificationCenter
 from hub.readmodels.asof import PointInTime
+from hub.readmodels.leader import Leadership
 from hub.readmodels.rebuilds import Rebuilds
 from hub.readmodels.runner import Projector
 from hub.scheduling.service import Scheduling
@@ -52,6 +53,8 @@ class ApiServices:
     freshness: Freshness = field(default_factory=Freshness)
     #: FHIR Slot searches answered at the log's current head, per caller's scope.
     fhir_answers: SearchAnswers = field(default_factory=SearchAnswers)
+    #: This process's part in electing the store's one read-model runner (None: not here).
+    leadership: Leadership | None = None
     _as_of: dict[str, PointInTime] = field(default_factory=dict)
     _as_of_lock: threading.Lock = field(default_factory=threading.Lock)
     #: Read model rebuilds started from the ops console (``projections`` rebuilt in threads).
@@ -99,6 +102,8 @@ class ApiServices:
         if self.token_changes is not None:
             self.token_changes.close()
         self.rebuilds.close()
+        if self.leadership is not None:
+            self.leadership.close()
         self.projections.close()
         self.imports.close()
         self.access.close()

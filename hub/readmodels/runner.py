@@ -123,10 +123,14 @@ class Projector:
             if read < self.batch_size:
                 stop.wait(self.poll_seconds)
 
+    #: The log is followed by another process's runner, elected (``hub.readmodels.leader``).
+    kept_elsewhere: bool = False
+
     @property
     def following(self) -> bool:
-        """True while this process follows the log in its background thread."""
-        return self._thread is not None and self._thread.is_alive()
+        """True while the log is followed: by this process's background thread, or by the
+        runner of another process elected to keep the read models of this store."""
+        return self.kept_elsewhere or (self._thread is not None and self._thread.is_alive())
 
     def start(self) -> None:
         """Follow the log in a background thread (``hub serve``)."""
