@@ -50,8 +50,13 @@ class Matched:
 class PatientRegistry:
     """Matches a booking's patient to the one the hub knows, by NAM or other identifiers."""
 
+    #: Digests remembered (a booking needs its patient's three times: to prefetch, to find,
+    #: to index); a bounded few, the identifiers of the patients just booked.
+    DIGESTS_KEPT = 1024
+
     def __init__(self, app: HubApplication) -> None:
         self.app = app
+        self._digests: dict[tuple[str, str], tuple[str, UUID]] = {}
 
     def identifiers_of(self, patient: dict[str, Any]) -> list[dict[str, str]]:
         ids = []
@@ -63,14 +68,28 @@ class PatientRegistry:
 
     def digest(self, ident: dict[str, str]) -> str:
         """The keyed digest of an identifier: the index never holds the identifier itself."""
-        return identifier_digest(self.app.index_secret, ident["system"], ident["value"])
+        return self._keyed(ident)[0]
+
+    def index_id(self, ident: dict[str, str]) -> UUID:
+        """The id of the identifier's index entry."""
+        return self._keyed(ident)[1]
+
+    def _keyed(self, ident: dict[str, str]) -> tuple[str, UUID]:
+        key = (ident["system"], ident["value"])
+        found = self._digests.get(key)
+        if found is None:
+            if len(self._digests) >= self.DIGESTS_KEPT:
+                self._digests.clear()
+            digest = identifier_digest(self.app.index_secret, *key)
+            found = self._digests[key] = (digest, digest_index_id(digest))
+        return found
 
     def index_ids(self, patient: dict[str, Any]) -> list[UUID]:
         """The ids of the patient's index entries: a command prefetches them with the rest."""
-        return [digest_index_id(self.digest(i)) for i in self.identifiers_of(patient)]
+        return [self.index_id(i) for i in self.identifiers_of(patient)]
 
     def entry(self, ident: dict[str, str]) -> PatientIdentifier | None:
-        index_key = digest_index_id(self.digest(ident))
+        index_key = self.index_id(ident)
         found = self.app.load_many([index_key]).get(index_key)
         return found if isinstance(found, PatientIdentifier) else None
 
