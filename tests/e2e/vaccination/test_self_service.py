@@ -56,6 +56,7 @@ def test_a_citizen_finds_verifies_rebooks_and_gets_both_confirmations(
     assert verified["appointment"]["product"] == "Pfizer-BioNTech"
     assert verified["products"] == ["Pfizer-BioNTech"]
 
+    assert services.projections.wait("availability", pg_app.head(), 10)  # written directly
     slots = vclient.get("/v1/self-service/availability", headers=bearer(verified["token"]))
     assert slots.status_code == 200, slots.text
     offered = [s["slot_id"] for s in slots.json()]
@@ -184,6 +185,8 @@ def test_astrazeneca_first_dose_may_switch_and_the_freed_place_keeps_its_product
     pg_app.assign_product(switch_slot, "Moderna")  # seed 000 §9: AZ slots also take Moderna
     verified = verify(vclient, lookup(vclient, 10)["request_id"], sms_code(gateway, 10))
     assert verified["products"] == ["AstraZeneca", "Pfizer-BioNTech", "Moderna"]
+    projections = vclient.app.state.services.projections  # type: ignore[attr-defined]
+    assert projections.wait("availability", pg_app.head(), 10)  # the slots were written directly
     offered = vclient.get("/v1/self-service/availability?product=Moderna",
                           headers=bearer(verified["token"])).json()
     assert str(switch_slot) in [s["slot_id"] for s in offered]
