@@ -15,8 +15,8 @@ from eventsourcing.utils import get_topic
 
 from aggregates.personal_fields import PERSONAL_FIELDS
 from projections.base import EVERY_TOPIC, ReadModelProjection, handles
+from projections.changes import Changes
 from projections.eventlog import describe_event, to_jsonable
-from projections.readmodel import Changes
 from projections.tables import Table
 
 TEXT, INT = "text", "int"

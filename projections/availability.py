@@ -13,7 +13,7 @@ from aggregates.clinic import Clinic
 from aggregates.service import Service
 from aggregates.slot import Slot
 from projections.base import ReadModelProjection, event_of, handles
-from projections.readmodel import Changes
+from projections.changes import Changes
 from projections.tables import Table, instant
 
 TEXT, INT = "text", "int"

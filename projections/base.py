@@ -17,7 +17,8 @@ from eventsourcing.persistence import Tracking
 from eventsourcing.projection import Projection
 from eventsourcing.utils import get_topic
 
-from projections.readmodel import Changes, ReadModel
+from projections.changes import Changes
+from projections.readmodel import ReadModel
 from projections.tables import Table
 
 #: A handler for every topic (the audit log).

@@ -9,7 +9,6 @@ runner that raced this one fails its batch instead of applying events twice.
 from __future__ import annotations
 
 import sqlite3
-from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
@@ -18,10 +17,10 @@ from eventsourcing.persistence import IntegrityError, OperationalError, Tracking
 from eventsourcing.postgres import PostgresDatastore, PostgresTrackingRecorder
 from eventsourcing.sqlite import SQLiteDatastore, SQLiteTrackingRecorder
 
+from projections import bulk
 from projections.tables import Dialect, Row, Table
 
 SHADOW = "_shadow"
-_BULK = 200
 
 
 class PositionMoved(IntegrityError):
@@ -115,32 +114,22 @@ class ReadModel(TrackingRecorder):
         return found
 
     def store(self, curs: Any, table: Table, rows: list[Row], deleted: list[Any]) -> None:
+        """Write a batch's changed rows and delete its deleted keys (on PostgreSQL one statement
+        per table each: ``projections.bulk``)."""
         physical = self.physical(table.name)
-        names = table.column_names
+        if self.dialect.kind == "postgres":
+            if deleted:
+                bulk.delete_keys(curs, self.dialect, table, physical, deleted)
+            if rows:
+                bulk.upsert_rows(curs, self.dialect, table, physical, rows)
+            return
         if deleted:
             keys = [k if isinstance(k, tuple) else (k,) for k in deleted]
             curs.executemany(self.dialect.delete(table, physical), keys)
-        if not rows:
-            return
-        values = [tuple(r.get(c) for c in names) for r in rows]
-        if self.dialect.kind == "postgres" and len(values) > _BULK:
-            self._copy_upsert(curs, table, physical, values)
-        else:
-            curs.executemany(self.dialect.upsert(table, physical), values)
-
-    def _copy_upsert(self, curs: Any, table: Table, physical: str, values: list[tuple]) -> None:
-        stage = f"stage_{table.name}"
-        cols = ", ".join(f'"{c}"' for c in table.column_names)
-        curs.execute(f'CREATE TEMP TABLE IF NOT EXISTS "{stage}" '
-                     f"(LIKE {self.dialect.qualified(physical)}) ON COMMIT DELETE ROWS")
-        with curs.copy(f'COPY "{stage}" ({cols}) FROM STDIN') as copy:
-            for value in values:
-                copy.write_row(value)
-        upsert = self.dialect.upsert(table, physical)
-        head, _, tail = upsert.partition(" VALUES (")
-        conflict = tail[tail.index(" ON CONFLICT") :]
-        curs.execute(f'{head} SELECT {cols} FROM "{stage}"{conflict}')
-        curs.execute(f'TRUNCATE "{stage}"')
+        if rows:
+            names = table.column_names
+            curs.executemany(self.dialect.upsert(table, physical),
+                             [tuple(map(r.get, names)) for r in rows])
 
     def rows(self, table: str) -> list[Row]:
         """Every row of a table in key order (tests and rebuild checks)."""
@@ -259,65 +248,3 @@ class SQLiteReadModel(ReadModel, SQLiteTrackingRecorder):
             f'CREATE TABLE IF NOT EXISTS "{self.tracking_table}" (application_name TEXT, '
             "notification_id INTEGER, PRIMARY KEY (application_name)) WITHOUT ROWID"
         ]
-
-
-class Changes:
-    """The rows one batch of events touches: loaded once, changed in memory, written together."""
-
-    def __init__(self, model: ReadModel, curs: Any) -> None:
-        self.model = model
-        self.curs = curs
-        self.rows: dict[str, dict[Any, Row | None]] = defaultdict(dict)
-        self.dirty: dict[str, set[Any]] = defaultdict(set)
-
-    def prefetch(self, wanted: dict[str, set[Any]]) -> None:
-        for name, keys in wanted.items():
-            cache = self.rows[name]
-            missing = [k for k in keys if k not in cache]
-            if not missing:
-                continue
-            found = self.model.load(self.curs, self.model.by_name[name], missing)
-            for key in missing:
-                cache[key] = found.get(key)
-
-    def get(self, table: str, key: Any) -> Row | None:
-        cache = self.rows[table]
-        if key not in cache:
-            cache[key] = self.model.load(self.curs, self.model.by_name[table], [key]).get(key)
-        return cache[key]
-
-    def put(self, table: str, row: Row) -> None:
-        key = self.model.by_name[table].key_of(row)
-        self.rows[table][key] = row
-        self.dirty[table].add(key)
-
-    def update(self, table: str, key: Any, **fields: Any) -> Row | None:
-        """Change some fields of a row; a row the model never saw is left alone."""
-        row = self.get(table, key)
-        if row is not None:
-            row.update(fields)
-            self.dirty[table].add(key)
-        return row
-
-    def delete(self, table: str, key: Any) -> None:
-        self.rows[table][key] = None
-        self.dirty[table].add(key)
-
-    def where(self, table: str, column: str, value: Any) -> list[Row]:
-        """The rows of ``table`` whose ``column`` equals ``value`` (changes so far included)."""
-        self.flush()
-        spec = self.model.by_name[table]
-        physical = self.model.dialect.qualified(self.model.physical(table))
-        found = self.model.fetch(self.curs, f'SELECT * FROM {physical} WHERE "{column}" = %s',
-                                 [value])
-        for row in found:
-            self.rows[table][spec.key_of(row)] = row
-        return found
-
-    def flush(self) -> None:
-        for name, keys in self.dirty.items():
-            cache = self.rows[name]
-            kept = [cache[k] for k in keys if cache[k] is not None]
-            gone = [k for k in keys if cache[k] is None]
-            self.model.store(self.curs, self.model.by_name[name], kept, gone)  # type: ignore[arg-type]  # rows are dicts of column values
-        self.dirty.clear()

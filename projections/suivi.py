@@ -24,7 +24,7 @@ from aggregates.professional import Professional
 from aggregates.service import Service
 from aggregates.values import mask_nam
 from projections.base import ReadModelProjection, event_of, handles
-from projections.readmodel import Changes
+from projections.changes import Changes
 from projections.tables import Table, instant
 
 TEXT, INT = "text", "int"

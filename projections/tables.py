@@ -49,12 +49,12 @@ def parse_instant(text: str | None) -> datetime | None:
     return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
 
 
+@dataclass(frozen=True)
 class Dialect:
     """SQL text for one database: placeholders, qualified names, upserts."""
 
-    def __init__(self, kind: str, schema: str = "") -> None:
-        self.kind = kind
-        self.schema = schema
+    kind: str
+    schema: str = ""
 
     @property
     def placeholder(self) -> str:
