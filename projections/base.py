@@ -94,8 +94,11 @@ class ReadModelProjection(Projection[ReadModel]):
 
     def apply(self, curs: Any, events: Sequence[tuple[int, str, Any]], tracking: Tracking,
               expected: int, model: ReadModel | None = None) -> None:
-        """Apply ``(position, topic, event)`` triples and record ``tracking``, in ``curs``'s transaction."""
+        """Apply ``(position, topic, event)`` triples and record ``tracking``, in ``curs``'s
+        transaction. The position is moved first: a runner racing this one waits for this
+        transaction there, then fails its batch (``PositionMoved``) before doing any work."""
         model = model or self.view
+        model.track(curs, tracking, expected)
         changes = Changes(model, curs)
         wanted: dict[str, set[Any]] = {}
         for _, topic, event in events:
@@ -106,7 +109,6 @@ class ReadModelProjection(Projection[ReadModel]):
         for position, topic, event in events:
             getattr(self, self.handler(topic)[0])(event, position, changes)
         changes.flush()
-        model.track(curs, tracking, expected)
 
     @staticmethod
     def row_key(event: Any) -> str:

@@ -144,13 +144,23 @@ class ReadModel(TrackingRecorder):
         return self._max_tracking_id(application_name, curs) or 0  # type: ignore[attr-defined]  # the recorders' in-transaction read
 
     def track(self, curs: Any, tracking: Tracking, expected: int) -> None:
-        """Record the batch's position, if the position is still the one the batch began at."""
-        current = self._locked_position(curs, tracking.application_name)
+        """Record the batch's position, if the position is still the one the batch began at:
+        one compare-and-set ``UPDATE`` of the tracking row (which holds its lock until the
+        transaction ends, so a racing runner waits here, then finds the position moved)."""
+        name, position = tracking.application_name, tracking.notification_id
+        if position > expected:
+            curs.execute(self.dialect.sql(
+                f"UPDATE {self.dialect.qualified(self.tracking_table)} SET notification_id = %s "
+                "WHERE application_name = %s AND notification_id = %s RETURNING notification_id"),
+                [position, name, expected])
+            if curs.fetchone() is not None:
+                return
+        current = self._locked_position(curs, name)  # no row updated: say why
         if current != expected:
             raise PositionMoved(
                 f"{self.projection_name}{self.suffix} moved to {current} (expected {expected})"
             )
-        if tracking.notification_id > current:
+        if position > current:  # no tracking row yet
             self._insert_tracking(curs, tracking)  # type: ignore[attr-defined]  # the recorders' in-transaction write
 
     def ensure_position(self, application_name: str) -> None:

@@ -61,6 +61,8 @@ class Projector:
         self.poll_seconds = poll_seconds
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        #: The positions as this runner's last step left them (None: read them).
+        self._known: dict[str, int] | None = None
 
     @property
     def source(self) -> str:
@@ -78,15 +80,22 @@ class Projector:
         return {name: p.view.position(self.source) for name, p in self.projections.items()}
 
     def step(self) -> int:
-        """Apply the next batch of events to every projection behind; return how many were read."""
-        positions = self.positions()
+        """Apply the next batch of events to every projection behind; return how many were read.
+
+        The positions this runner wrote are remembered: the next step reads none of them. A
+        batch applied from a stale one (another runner moved it) fails its compare-and-set
+        (``PositionMoved``) and the positions are read again."""
+        positions = self._known or self.positions()
+        self._known = None
         start = min(positions.values())
         batch = self.reader.read(start, self.batch_size)
         if not batch:
+            self._known = positions
             return 0
         decoded = self._decode(batch)
         if any(topic == ERASED_TOPIC for _, topic, _ in decoded):
             self.app.forget_decrypted()  # a patient was erased (maybe by another process)
+        moved = False
         for name, projection in self.projections.items():
             after = positions[name]
             if batch[-1].id <= after:
@@ -95,8 +104,12 @@ class Projector:
             try:
                 with projection.view.transaction() as curs:
                     projection.apply(curs, events, Tracking(self.source, batch[-1].id), after)
-            except PositionMoved as moved:
-                log.info("another runner moved the projection; reading again", detail=str(moved))
+                positions[name] = batch[-1].id
+            except PositionMoved as moved_error:
+                moved = True
+                log.info("another runner moved the projection; reading again", detail=str(moved_error))
+        if not moved:
+            self._known = positions
         return len(batch)
 
     def catch_up(self, until: int | None = None, timeout: float = 60.0) -> dict[str, int]:
