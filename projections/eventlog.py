@@ -6,12 +6,14 @@ import json
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
+from hashlib import sha1
 from typing import Any
 from uuid import NAMESPACE_OID, UUID, uuid5
 
 from eventsourcing.persistence import Mapper, Notification, StoredEvent
 
-_ENVELOPE = ("originator_id", "originator_version", "timestamp", "originator_topic", "meta")
+ENVELOPE = ("originator_id", "originator_version", "timestamp", "originator_topic", "meta")
+_OID = NAMESPACE_OID.bytes
 
 
 @dataclass(frozen=True)
@@ -52,6 +54,15 @@ def event_id(aggregate_id: UUID, version: int) -> UUID:
     return uuid5(NAMESPACE_OID, f"{aggregate_id}/{version}")
 
 
+def event_id_text(aggregate_id: UUID, version: int) -> str:
+    """``str(event_id(aggregate_id, version))``, computed without the two ``UUID`` objects."""
+    digest = bytearray(sha1(_OID + f"{aggregate_id}/{version}".encode()).digest()[:16])  # noqa: S324 - uuid5 is SHA-1
+    digest[6] = (digest[6] & 0x0F) | 0x50  # version 5
+    digest[8] = (digest[8] & 0x3F) | 0x80  # RFC 4122 variant
+    h = digest.hex()
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+
+
 def aggregate_type_of(topic: str) -> str:
     """``aggregates.slot:Slot.PlaceReserved`` → ``slot``."""
     module = topic.split(":", 1)[0]
@@ -75,10 +86,21 @@ def describe_event(domain_event: Any, position: int, topic: str) -> EventRecord:
         type=type(domain_event).__name__,
         version=domain_event.originator_version,
         time=state["timestamp"],
-        data={k: v for k, v in state.items() if k not in _ENVELOPE},
+        data={k: v for k, v in state.items() if k not in ENVELOPE},
         meta=dict(state.get("meta") or {}),
         class_version=getattr(type(domain_event), "class_version", 1),
     )
+
+
+def jsonable_scalar(value: Any) -> Any:
+    """What ``to_jsonable`` makes of a value JSON has no type for (a JSON encoder's ``default``)."""
+    if isinstance(value, (UUID, Decimal)):
+        return str(value)
+    if isinstance(value, (datetime, date)):
+        return value.isoformat()
+    if isinstance(value, set):
+        return list(value)
+    raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
 
 
 def to_jsonable(value: Any) -> Any:

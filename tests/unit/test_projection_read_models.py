@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
-from uuid import uuid4
+from uuid import UUID, uuid4
 from zoneinfo import ZoneInfo
 
+from hypothesis import given
+from hypothesis import strategies as st
+
 from aggregates.notification import AppointmentCommunication
+from aggregates.personal_fields import PERSONAL_FIELDS
+from entrypoints.demo.synthetic import write_history
 from hub.actor import Actor, acting_as
 from hub.bootstrap import build_projector
+from projections.eventlog import describe, event_id, event_id_text, to_jsonable
 from projections.queries import SuiviFilter, audit_of, availability, events_after, suivi
 from tests.support.scheduling import Setup, future, make_app, patient
 
@@ -82,3 +89,41 @@ def test_online_availability_hides_locked_slots_and_offline_services() -> None:
     assert [i["slot_id"] for i in by_service] == [str(offline_only)]
     assert availability(view, future(0), future(200), online=False, product="Moderna") == []
     projector.close()
+
+
+def test_audit_rows_are_the_events_as_described_for_the_log() -> None:
+    """The audit row of every kind of event (personal fields, sets of ids, who acted) holds
+    what ``describe`` says of the stored event, its personal fields left out."""
+    app = make_app("memory://")
+    projector = build_projector(app, ["audit"])
+    setup = Setup(app)
+    write_history(app, 600, seed=3)
+    with acting_as(Actor("desk-7", "clinic_staff", "http")):
+        booked = app.book(setup.slot, setup.consult, patient(1), "admin")
+    communication = AppointmentCommunication(appointment_id=booked.id, clinic_id=setup.clinic,
+                                             patient_id=uuid4(), booked_by=None)
+    communication.message_sent(uuid4(), "confirmation", "sms", "+15145550000", datetime.now(UTC))
+    app.save(communication)
+    projector.catch_up()
+    rows = projector.get("audit").view.rows("audit_events")
+    stored = app.recorder.select_notifications(start=1, limit=app.head())
+    assert len(rows) == len(stored) > 600
+    for row, notification in zip(rows, stored, strict=True):
+        record = describe(notification, app.mapper)
+        data = PERSONAL_FIELDS.without_personal(notification.topic, record.data, record.aggregate_id)
+        assert row == {
+            "position": notification.id, "id": str(record.id),
+            "aggregate_id": str(record.aggregate_id), "aggregate_type": record.aggregate_type,
+            "type": record.type, "version": record.version, "time": record.time.isoformat(),
+            "subject": record.meta.get("subject"), "role": record.meta.get("role"),
+            "channel": record.meta.get("channel"),
+            "data": json.dumps(to_jsonable(data), ensure_ascii=False),
+            "meta": json.dumps(to_jsonable(record.meta), ensure_ascii=False)}
+    assert any("_personal" in json.loads(r["data"]) for r in rows)
+    assert any(r["subject"] == "desk-7" for r in rows)
+    projector.close()
+
+
+@given(st.uuids(), st.integers(1, 10**9))
+def test_event_ids_as_text_are_the_uuid5_ids(aggregate_id: UUID, version: int) -> None:
+    assert event_id_text(aggregate_id, version) == str(event_id(aggregate_id, version))
