@@ -10,6 +10,7 @@ see the old view or the new one, never a half-built one, and the position never 
 
 from __future__ import annotations
 
+import copy
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -18,9 +19,10 @@ from dataclasses import dataclass
 from typing import Any
 
 import structlog
-from eventsourcing.persistence import Notification, Tracking
+from eventsourcing.persistence import JSONTranscoder, Notification, Tracking
 from eventsourcing.utils import get_topic
 
+from adapters.transcodings import FastJSONTranscoder
 from aggregates.patient import Patient
 from hub.follow import LogReader
 from projections.base import ReadModelProjection, event_of
@@ -63,6 +65,7 @@ class Projector:
         self._thread: threading.Thread | None = None
         #: The positions as this runner's last step left them (None: read them).
         self._known: dict[str, int] | None = None
+        self._transcoder: tuple[JSONTranscoder, FastJSONTranscoder] | None = None
 
     @property
     def source(self) -> str:
@@ -272,8 +275,18 @@ class Projector:
         return self._decoded([n for n in batch if any(p.wants(n.topic) for p in wanted)])
 
     def _decoded(self, notifications: list[Notification]) -> list[tuple[int, str, Any]]:
-        """(position, topic, event) of each; the data keys they need read together."""
+        """(position, topic, event) of each; the data keys they need read together.
+
+        The application's mapper decodes them, with a faster transcoder of the same
+        transcodings when it has the library's JSON one (a shallow copy of the mapper: its
+        keys and their cache are the application's)."""
         mapper = self.app.mapper
+        transcoder = getattr(mapper, "transcoder", None)
+        if type(transcoder) is JSONTranscoder:
+            if self._transcoder is None or self._transcoder[0] is not transcoder:
+                self._transcoder = (transcoder, FastJSONTranscoder(transcoder))
+            mapper = copy.copy(mapper)
+            mapper.transcoder = self._transcoder[1]
         many = getattr(mapper, "to_domain_events", None)
         events = many(notifications) if many else [mapper.to_domain_event(n) for n in notifications]
         return [(n.id, n.topic, e) for n, e in zip(notifications, events, strict=True)]
