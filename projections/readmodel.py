@@ -81,18 +81,19 @@ class ReadModel(TrackingRecorder):
         return [dict(r) for r in curs.fetchall()]
 
     def query(self, statement: str, params: Iterable[Any] = ()) -> list[Row]:
-        """Run a read query (``%s`` placeholders, ``{table}`` names) outside any batch."""
-        with self.datastore.transaction(commit=False) as curs:
+        """Run ONE read statement (``%s`` placeholders, ``{table}`` names) outside any batch,
+        in its own implicit transaction: it sees one snapshot. On PostgreSQL a single round
+        trip: no BEGIN/ROLLBACK around it (a ROLLBACK also makes psycopg drop the prepared
+        statements of the connection, which the runner's batches share)."""
+        if self.dialect.kind != "postgres":
+            with self.datastore.transaction(commit=False) as curs:
+                return self.fetch(curs, self.expand(statement), params)
+        with self.datastore.get_connection() as conn, conn.cursor() as curs:
             return self.fetch(curs, self.expand(statement), params)
 
     def select(self, statement: str, params: Iterable[Any] = ()) -> list[Row]:
-        """Run ONE read statement in its own implicit transaction: on PostgreSQL a single round
-        trip (no BEGIN/ROLLBACK around it; a ROLLBACK also makes psycopg drop its prepared
-        statements). The statement sees one snapshot, like ``query``."""
-        if self.dialect.kind != "postgres":
-            return self.query(statement, params)
-        with self.datastore.get_connection() as conn, conn.cursor() as curs:
-            return self.fetch(curs, self.expand(statement), params)
+        """``query`` (one statement, one snapshot)."""
+        return self.query(statement, params)
 
     def expand(self, statement: str) -> str:
         """Replace ``{suivi_appointments}``-style names with this model's qualified tables."""
