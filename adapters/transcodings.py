@@ -44,7 +44,7 @@ class FastJSONTranscoder(JSONTranscoder):
     ``UUID`` objects are immutable: events decoded together share them). Used where many
     events are decoded at once (the read-model runner); encoding is the library's."""
 
-    def __init__(self, like: JSONTranscoder, uuids: int = 100_000) -> None:
+    def __init__(self, like: JSONTranscoder, uuids: int = 20_000) -> None:
         super().__init__()
         for transcoding in like.names.values():
             self.register(transcoding)
@@ -71,3 +71,8 @@ class FastJSONTranscoder(JSONTranscoder):
             return self._decode_obj(d)  # the library's way (and its error for an unknown name)
 
         self.decoder = json.JSONDecoder(object_hook=decode_obj)
+
+    def forget_uuids(self) -> None:
+        """Let go of the UUIDs decoded so far (a batch's: kept longer, every garbage
+        collection would have them to scan)."""
+        self._uuids.clear()

@@ -17,6 +17,7 @@ from tqdm import tqdm
 from aggregates.errors import InvalidValue
 from hub.bootstrap import bootstrap, build_projector, point_in_time
 from hub.readmodels.registry import PROJECTIONS
+from hub.runtime import tune_gc
 from hub.settings import Settings
 from projections.queries import SuiviFilter, suivi
 
@@ -63,6 +64,7 @@ def run_projections(args: argparse.Namespace) -> int:
     names = _names(args.names)
     settings = Settings()
     projector = build_projector(bootstrap(settings), names, settings)
+    tune_gc(settings.gc_threshold)  # as in hub serve: the runner's batches make the young objects
     if args.once:
         for name, position in projector.catch_up(timeout=3600).items():
             print(f"{name}: at position {position}")

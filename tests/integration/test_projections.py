@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import threading
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -89,6 +90,7 @@ def test_one_pass_rebuild_of_all_projections_equals_the_live_views_and_resumes(
 
     with pytest.raises(Interrupted):
         projector.rebuild_many(names, chunk=100, progress=progress)
+    assert gc.isenabled()  # collections, paused for each chunk, run again
     shadows = {n: projector.shadow(projector.get(n)).position(projector.source) for n in names}
     assert shadows[names[0]] == 300 and {shadows[n] for n in names[1:]} == {200}
     positions = projector.rebuild_many(names, chunk=100)
