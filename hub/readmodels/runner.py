@@ -10,43 +10,26 @@ see the old view or the new one, never a half-built one, and the position never 
 
 from __future__ import annotations
 
-import copy
-import gc
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
 import structlog
-from eventsourcing.persistence import JSONTranscoder, Notification, Tracking
+from eventsourcing.persistence import Notification, Tracking
 from eventsourcing.utils import get_topic
 
-from adapters.transcodings import FastJSONTranscoder
 from aggregates.patient import Patient
 from hub.follow import LogReader
+from hub.readmodels.decoding import Decoded, Decoder, collections_paused
 from projections.base import ReadModelProjection, event_of
 from projections.readmodel import PositionMoved, ReadModel
 
 log = structlog.get_logger("hub.readmodels.runner")
 ERASED_TOPIC = get_topic(event_of(Patient, "Erased"))
 Progress = Callable[[int], None]
-
-
-@contextmanager
-def collections_paused() -> Iterator[None]:
-    """No cyclic garbage collection while a rebuild's chunk is decoded and applied: its tens of
-    thousands of events live until the chunk is written, and each collection would scan them
-    again (40 % of the decoding time, measured); what they leave is freed by reference counting."""
-    paused = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if paused:
-            gc.enable()
 
 
 @dataclass(frozen=True)
@@ -81,7 +64,7 @@ class Projector:
         self._thread: threading.Thread | None = None
         #: The positions as this runner's last step left them (None: read them).
         self._known: dict[str, int] | None = None
-        self._transcoder: tuple[JSONTranscoder, FastJSONTranscoder] | None = None
+        self._decoder = Decoder(app)
 
     @property
     def source(self) -> str:
@@ -167,6 +150,7 @@ class Projector:
     def start(self) -> None:
         """Follow the log in a background thread (``hub serve``)."""
         self._stop.clear()
+        self._known = None  # another process's runner may have moved on since this one ran
         self._thread = threading.Thread(target=self.run, name="projections", daemon=True)
         self._thread.start()
 
@@ -258,7 +242,7 @@ class Projector:
         return {p.name: self._swap(p, shadows[p.name]) for p in projections}
 
     def _decode_for(self, batch: list[Notification],
-                    behind: dict[str, tuple[ReadModelProjection, int]]) -> list[tuple[int, str, Any]]:
+                    behind: dict[str, tuple[ReadModelProjection, int]]) -> Decoded:
         """Decode, once, the events of ``batch`` that one of the projections (each with its
         position) still needs."""
         wanted = list(behind.values())
@@ -287,25 +271,10 @@ class Projector:
             return shadow.table_exists(curs, shadow.tracking_table)
 
     def _decode(self, batch: list[Notification],
-                only: ReadModelProjection | None = None) -> list[tuple[int, str, Any]]:
+                only: ReadModelProjection | None = None) -> Decoded:
         wanted = [only] if only else list(self.projections.values())
         return self._decoded([n for n in batch if any(p.wants(n.topic) for p in wanted)])
 
-    def _decoded(self, notifications: list[Notification]) -> list[tuple[int, str, Any]]:
-        """(position, topic, event) of each; the data keys they need read together.
-
-        The application's mapper decodes them, with a faster transcoder of the same
-        transcodings when it has the library's JSON one (a shallow copy of the mapper: its
-        keys and their cache are the application's)."""
-        mapper = self.app.mapper
-        transcoder = getattr(mapper, "transcoder", None)
-        if type(transcoder) is JSONTranscoder:
-            if self._transcoder is None or self._transcoder[0] is not transcoder:
-                self._transcoder = (transcoder, FastJSONTranscoder(transcoder))
-            mapper = copy.copy(mapper)
-            mapper.transcoder = self._transcoder[1]
-            self._transcoder[1].forget_uuids()
-        many = getattr(mapper, "to_domain_events", None)
-        events = many(notifications) if many else [mapper.to_domain_event(n) for n in notifications]
-        return [(n.id, n.topic, e) for n, e in zip(notifications, events, strict=True)]
-
+    def _decoded(self, notifications: list[Notification]) -> Decoded:
+        """(position, topic, event) of each; the data keys they need read together."""
+        return self._decoder(notifications)
