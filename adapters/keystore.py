@@ -299,16 +299,26 @@ class SqlKeyStore:
     def _sql(self, sql: str) -> str:
         return sql.replace("?", "%s") if self.postgres else sql
 
+    def _read(self, sql: str, params: tuple[Any, ...]) -> list[Any]:
+        """The rows of one read. On PostgreSQL one statement on the pool's autocommit
+        connection: a BEGIN/ROLLBACK around it would make psycopg drop the connection's
+        prepared statements, which the commands' statements share (the events' pool)."""
+        if isinstance(self.datastore, PostgresDatastore):
+            with self.datastore.get_connection() as conn, conn.cursor() as cursor:
+                cursor.execute(self._sql(sql), params)
+                return list(cursor.fetchall())
+        with self.datastore.transaction(commit=False) as cursor:
+            cursor.execute(self._sql(sql), params)
+            return list(cursor.fetchall())
+
     def _row(self, subject: UUID) -> tuple[UUID, bool, bytes | None]:
         """(whose key the subject uses, whether that key row exists, its wrapped key), in one
         query: the subject's owner through ``hub_data_key_links``, else the subject itself."""
-        with self.datastore.transaction(commit=False) as cursor:
-            cursor.execute(self._sql(
-                f"SELECT COALESCE(l.owner, q.s) AS owner, k.subject AS found, k.wrapped_key "
-                f"FROM (SELECT CAST(? AS TEXT) AS s) q "
-                f"LEFT JOIN {self.links} l ON l.subject = q.s "
-                f"LEFT JOIN {self.table} k ON k.subject = COALESCE(l.owner, q.s)"), (subject.hex,))
-            row: Any = cursor.fetchone()
+        [row] = self._read(
+            f"SELECT COALESCE(l.owner, q.s) AS owner, k.subject AS found, k.wrapped_key "
+            f"FROM (SELECT CAST(? AS TEXT) AS s) q "
+            f"LEFT JOIN {self.links} l ON l.subject = q.s "
+            f"LEFT JOIN {self.table} k ON k.subject = COALESCE(l.owner, q.s)", (subject.hex,))
         owner, found, wrapped = tuple(row.values()) if isinstance(row, dict) else tuple(row)
         return UUID(owner), found is not None, bytes(wrapped) if wrapped is not None else None
 
@@ -318,14 +328,12 @@ class SqlKeyStore:
         for start in range(0, len(subjects), chunk):
             part = subjects[start:start + chunk]
             values = ", ".join("(?)" for _ in part)
-            with self.datastore.transaction(commit=False) as cursor:
-                cursor.execute(self._sql(
-                    f"WITH q(s) AS (VALUES {values}) "
-                    f"SELECT q.s AS subject, COALESCE(l.owner, q.s) AS owner, k.wrapped_key "
-                    f"FROM q LEFT JOIN {self.links} l ON l.subject = q.s "
-                    f"LEFT JOIN {self.table} k ON k.subject = COALESCE(l.owner, q.s)"),
-                    tuple(s.hex for s in part))
-                rows: Any = cursor.fetchall()
+            rows = self._read(
+                f"WITH q(s) AS (VALUES {values}) "
+                f"SELECT q.s AS subject, COALESCE(l.owner, q.s) AS owner, k.wrapped_key "
+                f"FROM q LEFT JOIN {self.links} l ON l.subject = q.s "
+                f"LEFT JOIN {self.table} k ON k.subject = COALESCE(l.owner, q.s)",
+                tuple(s.hex for s in part))
             for row in rows:
                 subject, owner, wrapped = tuple(row.values()) if isinstance(row, dict) else tuple(row)
                 found[UUID(subject)] = (self.wrapper.unwrap(UUID(owner), bytes(wrapped))
