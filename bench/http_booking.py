@@ -147,7 +147,7 @@ async def book_all(base: str, headers: dict[str, str], slot_ids: list[str], serv
                                    "patient": patient(n + 1), "source": "emr"}).encode()
                 began = time.perf_counter()
                 writer.write(f"{head}{len(body)}\r\n\r\n".encode() + body)
-                status, length = _answer_head(await reader.readuntil(b"\r\n\r\n"))
+                status, length = answer_head(await reader.readuntil(b"\r\n\r\n"))
                 await reader.readexactly(length)
                 latencies.append(time.perf_counter() - began)
                 statuses[status] = statuses.get(status, 0) + 1
@@ -161,7 +161,7 @@ async def book_all(base: str, headers: dict[str, str], slot_ids: list[str], serv
     return time.perf_counter() - began, latencies, statuses
 
 
-def _answer_head(raw: bytes) -> tuple[int, int]:
+def answer_head(raw: bytes) -> tuple[int, int]:
     """(status, Content-Length) of an HTTP/1.1 answer's head."""
     lines = raw.decode("latin-1").split("\r\n")
     status = int(lines[0].split(" ", 2)[1])

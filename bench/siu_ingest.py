@@ -3,6 +3,7 @@ one client waiting for each ACK, beside pgbench and the library's raw saves in t
 
     python -m bench.siu_ingest [--messages 2000] [--transports mllp,http] [--pg URL]
                                [--stored-appointments 0] [--pgbench-seconds 10]
+                               [--projections in-server|separate]
 
 In one run, on one PostgreSQL server: ``pgbench -N -c 8 -j 2`` TPS and the library's raw
 one-event saves on one connection (the baselines); then a fresh schema with a clinic and its
@@ -11,13 +12,21 @@ written in bulk first: the rate must not depend on the store's size). For each t
 process of the hub (``hub mllp`` for MLLP, ``hub serve`` for ``POST /v1/hl7``) receives
 ``--messages`` distinct S12 (one new patient each) from one client that waits for each ACK;
 every ACK must be AA. Then the same messages again (resends: the first ACK replayed, nothing
-applied). Prints msg/s, p50/p99, the resend rate, the ratios to both baselines, the load.
+applied). Prints msg/s, p50/p99, the resend rate, the ratios to both baselines, the CPU per
+message of the hub, PostgreSQL and this client, the load.
+
+The HTTP client is a plain keep-alive HTTP/1.1 socket (``KeepAlive``), not httpx: with one
+client waiting for each answer the client's own CPU is on the measured path (httpx spent about
+1 ms per request). ``--projections separate``: ``hub serve`` with
+``HUB_PROJECTIONS_IN_SERVER=false`` and the read models kept by a ``hub projections run``
+started here (the deployment of docs/scaling.md); ``hub mllp`` never runs them in process.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import socket
 import statistics
 import subprocess
 import sys
@@ -26,12 +35,18 @@ from collections.abc import Callable
 from datetime import timedelta
 from uuid import UUID
 
-import httpx
-
 from adapters.accessstore import access_store_for
 from adapters.eventstore import persistence_env
 from bench.booking import RawBaseline, Tally
-from bench.http_booking import drop_schema, fresh_schema, pgbench_tps, start_server
+from bench.http_booking import (
+    answer_head,
+    cpu_seconds,
+    drop_schema,
+    fresh_schema,
+    pgbench_tps,
+    postgres_pids,
+    start_server,
+)
 from connectors.hl7v2.er7 import parse, value
 from connectors.hl7v2.mllp import MllpClient
 from entrypoints.demo.synthetic import write_history
@@ -73,6 +88,51 @@ def exchange(send: Callable[[str], str], messages: list[str]) -> tuple[float, li
     return len(messages) / (time.perf_counter() - began), latencies, refused
 
 
+class KeepAlive:
+    """One keep-alive HTTP/1.1 connection posting ER7 and reading the ACK (status line,
+    headers, ``Content-Length`` body): tens of µs of client CPU per request."""
+
+    def __init__(self, port: int, path: str, headers: dict[str, str], timeout: float = 60) -> None:
+        self.sock = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        fixed = "".join(f"{k}: {v}\r\n" for k, v in headers.items())
+        self.head = f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n{fixed}Content-Length: "
+        self.buffer = b""
+
+    def post(self, text: str) -> str:
+        body = text.encode()
+        self.sock.sendall(f"{self.head}{len(body)}\r\n\r\n".encode() + body)
+        while b"\r\n\r\n" not in self.buffer:
+            self.buffer += self._recv()
+        head, _, self.buffer = self.buffer.partition(b"\r\n\r\n")
+        status, length = answer_head(head)
+        while len(self.buffer) < length:
+            self.buffer += self._recv()
+        answer, self.buffer = self.buffer[:length], self.buffer[length:]
+        if status != 200:
+            raise RuntimeError(f"POST answered {status}: {answer[:300]!r}")
+        return answer.decode()
+
+    def _recv(self) -> bytes:
+        chunk = self.sock.recv(65536)
+        if not chunk:
+            raise ConnectionError("the server closed the connection")
+        return chunk
+
+    def close(self) -> None:
+        self.sock.close()
+
+
+def cpu_now(hub: list[int], postgres: list[int]) -> tuple[float, float, float]:
+    """CPU seconds so far of the hub's processes, PostgreSQL's and this client."""
+    return cpu_seconds(hub), cpu_seconds(postgres), time.process_time()
+
+
+def cpu_per(before: tuple[float, ...], after: tuple[float, ...], count: int) -> tuple[float, ...]:
+    """CPU ms per message between two ``cpu_now``."""
+    return tuple((b - a) * 1000 / count for a, b in zip(before, after, strict=True))
+
+
 def p99(values: list[float]) -> float:
     return statistics.quantiles(values, n=100)[98]
 
@@ -89,6 +149,13 @@ def start_mllp(url: str) -> tuple[subprocess.Popen[str], int]:
     return proc, int(line.rsplit(":", 1)[1])
 
 
+def start_projections(url: str) -> subprocess.Popen[bytes]:
+    """``hub projections run`` on the bench schema (the read models beside ``hub serve``)."""
+    env = {**os.environ, "HUB_DATABASE_URL": url, "HUB_LOG_LEVEL": "WARNING"}
+    return subprocess.Popen([sys.executable, "-m", "entrypoints", "projections", "run"], env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--messages", type=int, default=2000)
@@ -97,6 +164,9 @@ def main() -> int:
     parser.add_argument("--stored-appointments", type=int, default=0,
                         help="write about this many appointments (in bulk) before measuring")
     parser.add_argument("--pgbench-seconds", type=int, default=10)
+    parser.add_argument("--projections", choices=("in-server", "separate"), default="in-server",
+                        help="hub serve's read models: its own runner (HUB_PROJECTIONS_IN_SERVER, "
+                             "the default) or `hub projections run` in another process")
     args = parser.parse_args()
     transports = [t for t in args.transports.split(",") if t]
     if not transports or set(transports) - {"mllp", "http"} or not 1 <= args.messages <= 100_000:
@@ -133,34 +203,43 @@ def main() -> int:
             messages = [emr.siu("S12", f"FL{first + n}", start + timedelta(minutes=15 * (n % 40)),
                                 nam=str(patient(first + n)["nam"]), mrn=None)
                         for n in range(args.messages)]
+            pids = postgres_pids()
             if transport == "mllp":
                 proc, port = start_mllp(url)
                 try:
                     with MllpClient("127.0.0.1", port, timeout=60) as client:
                         exchange(client.send, messages[:1])  # connection and caches
+                        began_cpu = cpu_now([proc.pid], pids)
                         rate, lat, refused = exchange(client.send, messages[1:])
+                        cpu = cpu_per(began_cpu, cpu_now([proc.pid], pids), len(messages) - 1)
                         resent, _, _ = exchange(client.send, messages[1:])
                 finally:
                     proc.terminate()
                     proc.wait(20)
             else:
                 port = free_port()
-                server = start_server(url, port, 1)
+                separate = args.projections == "separate"
+                runner = start_projections(url) if separate else None
+                server = start_server(url, port, 1, {"HUB_PROJECTIONS_IN_SERVER": "false"}
+                                      if separate else None)
                 headers = {"Authorization": f"Bearer {secret}", "Content-Type": "text/plain"}
+                http = KeepAlive(port, "/v1/hl7", headers)
+                hub = [server.pid] + ([runner.pid] if runner else [])
                 try:
-                    with httpx.Client(base_url=f"http://127.0.0.1:{port}", headers=headers,
-                                      timeout=60) as http:
-                        def post(text: str, http: httpx.Client = http) -> str:
-                            return http.post("/v1/hl7", content=text.encode()).text
-
-                        exchange(post, messages[:1])
-                        rate, lat, refused = exchange(post, messages[1:])
-                        resent, _, _ = exchange(post, messages[1:])
+                    exchange(http.post, messages[:1])
+                    began_cpu = cpu_now(hub, pids)
+                    rate, lat, refused = exchange(http.post, messages[1:])
+                    cpu = cpu_per(began_cpu, cpu_now(hub, pids), len(messages) - 1)
+                    resent, _, _ = exchange(http.post, messages[1:])
                 finally:
+                    http.close()
                     server.terminate()
                     server.wait(timeout=20)
+                    if runner is not None:
+                        runner.terminate()
+                        runner.wait(timeout=20)
             rows.append((transport, len(messages) - 1, len(refused), rate, statistics.median(lat),
-                         p99(lat), resent))
+                         p99(lat), resent, cpu))
             if refused:
                 print(f"{transport}: {len(refused)} refused, first: {refused[0]}", file=sys.stderr)
     finally:
@@ -170,12 +249,18 @@ def main() -> int:
           f"(~{int(history / EVENTS_PER_APPOINTMENT):,} appointments); load {os.getloadavg()[0]:.1f}")
     print(f"baselines, same run: pgbench -N -c 8 -j 2 {tps:,.0f} TPS; "
           f"library raw one-event saves (1 connection) {raw:,.0f}/s")
+    if "http" in transports:
+        print("hub serve's read models: " + (
+            "`hub projections run` in another process (HUB_PROJECTIONS_IN_SERVER=false), "
+            "its CPU counted in the hub's" if args.projections == "separate"
+            else "its in-process runner (HUB_PROJECTIONS_IN_SERVER, the default)"))
     print("| transport | messages | refused | S12/s | p50 ms | p99 ms | resent/s "
-          "| ÷ pgbench TPS | ÷ raw saves/s |")
-    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
-    for transport, count, refused_count, rate, p50, p99_ms, resent in rows:
+          "| ÷ pgbench TPS | ÷ raw saves/s | CPU ms/msg hub, PostgreSQL, client |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |")
+    for transport, count, refused_count, rate, p50, p99_ms, resent, cpu in rows:
         print(f"| {transport} | {count} | {refused_count} | {rate:.0f} | {p50:.2f} | {p99_ms:.2f} "
-              f"| {resent:.0f} | {rate / tps:.3f} | {rate / raw:.2f} |")
+              f"| {resent:.0f} | {rate / tps:.3f} | {rate / raw:.2f} "
+              f"| {cpu[0]:.2f}, {cpu[1]:.2f}, {cpu[2]:.2f} |")
     return 0 if all(r[2] == 0 for r in rows) else 1
 
 
