@@ -1,7 +1,7 @@
 """MLLP (minimal lower layer protocol): each message framed as 0x0B ... 0x1C 0x0D over TCP.
 
-``MllpServer`` (asyncio) answers every framed message with the handler's reply (an ACK);
-``MllpClient`` (blocking sockets) sends a message and reads its ACK. Both speak MLLP over TLS
+``MllpServer`` (a thread per connection) answers every framed message with the handler's
+reply (an ACK); ``MllpClient`` (blocking sockets) sends a message and reads its ACK. Both speak MLLP over TLS
 when given an SSL context (``tls_server_context``: the listener's certificate and, for mutual
 TLS, the CA its peers' certificates must chain to). A peer is checked in this order, and
 refused (connection closed, nothing read) at the first failure: its address against the
@@ -13,8 +13,10 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
+import os
 import socket
 import ssl
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -29,6 +31,10 @@ MAX_FRAME_BYTES = 1_048_576
 
 #: Longest TLS handshake a peer gets before the connection is closed.
 TLS_HANDSHAKE_SECONDS = 10.0
+#: Messages handled at once by one listener (the default of Python's thread pools).
+DEFAULT_WORKERS = min(32, (os.cpu_count() or 1) + 4)
+#: How often the accepting thread looks whether the listener was closed.
+ACCEPT_POLL_SECONDS = 0.5
 
 
 class MllpError(Exception):
@@ -98,11 +104,16 @@ def unframe(data: bytes) -> bytes | None:
 
 
 class MllpServer:
-    """Answers framed messages on ``host:port``; the handler runs in a worker thread."""
+    """Answers framed messages on ``host:port``: one thread per connection reads a frame,
+    calls the handler and writes its reply on blocking sockets (no event loop between the
+    socket and the handler: with an EMR waiting for each ACK, the hops of an asyncio stream and
+    a thread pool cost a quarter of the process's CPU per message). At most ``workers``
+    handlers run at once (as the thread pool did)."""
 
     def __init__(self, handle: Callable[[str], str], host: str = "127.0.0.1", port: int = 2575,
                  max_frame_bytes: int = MAX_FRAME_BYTES, allowed_peers: str = "",
-                 tls: ssl.SSLContext | None = None, allowed_client_names: str = "") -> None:
+                 tls: ssl.SSLContext | None = None, allowed_client_names: str = "",
+                 workers: int = DEFAULT_WORKERS) -> None:
         """``allowed_peers``: comma-separated addresses or networks (CIDR) that may connect;
         empty: any (bind to a private interface then). ``tls``: speak MLLP over TLS only.
         ``allowed_client_names``: comma-separated names (certificate CN or DNS SAN) of the
@@ -119,78 +130,153 @@ class MllpServer:
         if self.allowed_names and (tls is None or tls.verify_mode != ssl.CERT_REQUIRED):
             raise TlsConfigError("HUB_MLLP_TLS_ALLOWED_CLIENTS needs mutual TLS "
                                  "(HUB_MLLP_TLS_CERT, HUB_MLLP_TLS_KEY and HUB_MLLP_TLS_CLIENT_CA)")
-        self._server: asyncio.Server | None = None
+        self._handlers = threading.BoundedSemaphore(workers)
+        self._listener: socket.socket | None = None
+        self._accepting: threading.Thread | None = None
+        self._connections: set[socket.socket] = set()
+        self._lock = threading.Lock()
+        self._closed = threading.Event()
+        self._stopped: asyncio.Event | None = None
 
     async def start(self) -> tuple[str, int]:
-        self._server = await asyncio.start_server(
-            self._serve_client, self.host, self.port, limit=self.max_frame_bytes)
-        host, port = self._server.sockets[0].getsockname()[:2]
+        family, _, _, _, address = socket.getaddrinfo(
+            self.host or None, self.port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)[0]
+        dual = family == socket.AF_INET6 and socket.has_dualstack_ipv6()
+        listener = socket.create_server(address, family=family, dualstack_ipv6=dual)
+        listener.settimeout(ACCEPT_POLL_SECONDS)  # close() is seen even where accept() is not woken
+        self._listener = listener
+        self._stopped = asyncio.Event()
+        host, port = listener.getsockname()[:2]
         self.port = port
+        self._accepting = threading.Thread(target=self._accept, args=(listener,), daemon=True,
+                                           name=f"mllp-accept-{port}")
+        self._accepting.start()
         log.info("mllp listening", host=host, port=port, tls=self.tls is not None,
                  mutual_tls=self.tls is not None and self.tls.verify_mode == ssl.CERT_REQUIRED)
         return host, port
 
     async def serve_forever(self) -> None:
-        if self._server is None:
+        if self._listener is None:
             await self.start()
-        assert self._server is not None  # noqa: S101 - for the type checker
-        async with self._server:
-            await self._server.serve_forever()
+        assert self._stopped is not None  # noqa: S101 - for the type checker
+        try:
+            await self._stopped.wait()
+        finally:
+            self._shut()
 
     async def close(self) -> None:
-        if self._server is not None:
-            self._server.close()
-            await self._server.wait_closed()
+        self._shut()
+        if self._stopped is not None:
+            self._stopped.set()
+        if self._accepting is not None:
+            await asyncio.to_thread(self._accepting.join, 5)
 
-    async def _serve_client(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        peer = writer.get_extra_info("peername")
-        if not self.peer_allowed(peer):
-            log.warning("mllp peer refused: not in HUB_MLLP_ALLOWED_PEERS", peer=str(peer[0]))
-            writer.close()
-            return
-        if self.tls is not None and not await self._secured(writer, peer, self.tls):
-            writer.close()
-            return
-        try:
-            while True:
-                try:
-                    data = await reader.readuntil(END_BLOCK)
-                except asyncio.IncompleteReadError:
+    def _shut(self) -> None:
+        """Stop accepting and end every open connection (their threads then return)."""
+        self._closed.set()
+        with self._lock:
+            open_sockets = [s for s in (self._listener, *self._connections) if s is not None]
+        for sock in open_sockets:
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+        if self._listener is not None:
+            self._listener.close()
+
+    def _accept(self, listener: socket.socket) -> None:
+        while not self._closed.is_set():
+            try:
+                conn, peer = listener.accept()
+            except TimeoutError:
+                continue
+            except OSError as exc:
+                if self._closed.is_set():
                     return
-                except asyncio.LimitOverrunError:
+                log.warning("mllp accept failed", error=str(exc))
+                self._closed.wait(0.1)  # e.g. out of file descriptors: not a busy loop
+                continue
+            if not self.peer_allowed(peer):
+                log.warning("mllp peer refused: not in HUB_MLLP_ALLOWED_PEERS", peer=str(peer[0]))
+                conn.close()
+                continue
+            threading.Thread(target=self._serve_client, args=(conn, peer), daemon=True,
+                             name=f"mllp-{peer[0]}:{peer[1]}").start()
+
+    def _serve_client(self, conn: socket.socket, peer: Any) -> None:
+        conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self._track(conn)
+        try:
+            if self.tls is not None:
+                secured = self._secured(conn, peer, self.tls)
+                if secured is None:
+                    return
+                conn = secured
+                self._track(conn)
+            self._exchange(conn, peer)
+        except (ConnectionError, OSError) as exc:
+            if not self._closed.is_set():
+                log.info("mllp connection lost", peer=str(peer), error=str(exc))
+        except Exception:  # noqa: BLE001 - a failing handler ends its connection, not the server
+            log.exception("mllp handler failed; closing the connection", peer=str(peer))
+        finally:
+            with self._lock:
+                self._connections.discard(conn)
+            conn.close()
+
+    def _track(self, conn: socket.socket) -> None:
+        with self._lock:
+            self._connections.add(conn)
+        if self._closed.is_set():  # closed meanwhile: end this one too
+            conn.shutdown(socket.SHUT_RDWR)
+
+    def _exchange(self, conn: socket.socket, peer: Any) -> None:
+        """Answer each framed message in order until the peer closes the connection."""
+        buffer = b""
+        searched = 0
+        while True:
+            end = buffer.find(END_BLOCK, searched)
+            if end < 0:
+                if len(buffer) > self.max_frame_bytes:
                     log.warning("mllp frame too large; closing", peer=str(peer))
                     return
-                payload = unframe(data)
-                if payload is None:
-                    log.warning("mllp data without a start block ignored", peer=str(peer))
-                    continue
-                reply = await asyncio.to_thread(self.handle, decode(payload))
-                writer.write(frame(reply))
-                await writer.drain()
-        except (ConnectionError, OSError) as exc:
-            log.info("mllp connection lost", peer=str(peer), error=str(exc))
-        finally:
-            writer.close()
+                chunk = conn.recv(65536)
+                if not chunk:
+                    return
+                searched = max(0, len(buffer) - len(END_BLOCK) + 1)
+                buffer += chunk
+                continue
+            data, buffer = buffer[:end + len(END_BLOCK)], buffer[end + len(END_BLOCK):]
+            searched = 0
+            payload = unframe(data)
+            if payload is None:
+                log.warning("mllp data without a start block ignored", peer=str(peer))
+                continue
+            with self._handlers:
+                reply = self.handle(decode(payload))
+            conn.sendall(frame(reply))
 
-
-    async def _secured(self, writer: asyncio.StreamWriter, peer: Any,
-                       context: ssl.SSLContext) -> bool:
+    def _secured(self, conn: socket.socket, peer: Any,
+                 context: ssl.SSLContext) -> ssl.SSLSocket | None:
         """The TLS handshake (with the client certificate under mutual TLS), then the
-        certificate's names against the allowlist; False: refused, nothing was read."""
+        certificate's names against the allowlist; None: refused, nothing was read."""
+        conn.settimeout(TLS_HANDSHAKE_SECONDS)
         try:
-            await writer.start_tls(context, ssl_handshake_timeout=TLS_HANDSHAKE_SECONDS)
+            secured = context.wrap_socket(conn, server_side=True)
         except (ssl.SSLError, ConnectionError, OSError, TimeoutError) as exc:
             reason = getattr(exc, "reason", None) or type(exc).__name__
             log.warning("mllp peer refused: TLS handshake failed", peer=str(peer[0]),
                         reason=str(reason))
-            return False
+            return None
         if self.allowed_names:
-            names = certificate_names(writer.get_extra_info("peercert"))
+            names = certificate_names(secured.getpeercert())
             if not names & self.allowed_names:
                 log.warning("mllp peer refused: certificate not in HUB_MLLP_TLS_ALLOWED_CLIENTS",
                             peer=str(peer[0]), names=sorted(names))
-                return False
-        return True
+                secured.close()
+                return None
+        secured.settimeout(None)
+        return secured
 
     def peer_allowed(self, peer: Any) -> bool:
         if not self.allowed:
