@@ -15,6 +15,7 @@ from adapters.token_changes import TokenChanges
 from connectors.directory import SOURCES
 from connectors.fhir.emr_directory import EmrPull
 from entrypoints.api.errors import BodyLimit, install_error_handlers
+from entrypoints.api.hl7_lane import Hl7Lane
 from entrypoints.api.idempotency import Idempotency
 from entrypoints.api.openapi import install_openapi
 from entrypoints.api.readmodels import start_projections
@@ -166,6 +167,7 @@ def create_app(scheduling: Scheduling | None = None, settings: Settings | None =
     app.add_middleware(Idempotency)
     app.add_middleware(BodyLimit, max_bytes=settings.api_max_body_bytes,
                        larger=(setups.LOGO_BODY_LIMIT,))
+    app.add_middleware(Hl7Lane)  # outermost: POST /v1/hl7's common case skips the others
     for router in ROUTERS:
         app.include_router(router)
     install_openapi(app)

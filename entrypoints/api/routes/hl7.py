@@ -11,13 +11,12 @@ from fastapi.responses import PlainTextResponse, Response
 from pydantic import BaseModel, Field
 
 from aggregates.emr import Hl7Sender
-from connectors.hl7v2.inbound import Hl7Inbox
 from connectors.hl7v2.mllp import decode
 from entrypoints.api.deps import Admin, Reader, SchedulingDep, Writer, require_clinic, require_role
 from entrypoints.api.errors import responses
+from entrypoints.api.hl7_lane import inbox_for
 from hub.access.tokens import Principal, Role
 from hub.emr.feeds import EmrFeeds
-from hub.scheduling.service import Scheduling
 
 router = APIRouter(tags=["hl7v2"])
 EmrOrAdmin = Annotated[Principal, Depends(require_role(Role.EMR, Role.ADMIN))]
@@ -69,9 +68,10 @@ async def receive_hl7(request: Request, principal: EmrOrAdmin, scheduling: Sched
     """One HL7 v2 message (ER7) from a registered sender; the answer is always an ACK.
 
     SIU S12 book, S13 reschedule, S14 modify, S15 cancel, S17 delete, S26 no-show, S23/S24
-    block/open a slot. A resent MSH-10 gets the first ACK again and changes nothing."""
+    block/open a slot. A resent MSH-10 gets the first ACK again and changes nothing.
+    (Its common case is answered by ``entrypoints.api.hl7_lane`` with the same inbox.)"""
     text = decode(await request.body())
-    ack = await run_in_threadpool(_inbox(request, scheduling).receive, text, "http",
+    ack = await run_in_threadpool(inbox_for(request.app.state, scheduling).receive, text, "http",
                                   principal.acts_for)
     return PlainTextResponse(ack, media_type="text/plain; charset=utf-8")
 
@@ -113,12 +113,3 @@ def unsubscribe(clinic_id: UUID, sender_id: UUID, principal: Admin,
     """Stop sending SIU to this EMR."""
     written = EmrFeeds(scheduling).unsubscribe(clinic_id, sender_id)
     return sender_out(scheduling.load(Hl7Sender, written.id, "hl7 sender"), written.position)
-
-
-def _inbox(request: Request, scheduling: Scheduling) -> Hl7Inbox:
-    """One inbox per application (its vendor profiles are parsed once, not per message)."""
-    inbox = getattr(request.app.state, "hl7_inbox", None)
-    if inbox is None or inbox.app is not scheduling:
-        inbox = Hl7Inbox(scheduling, request.app.state.services.settings.timezone)
-        request.app.state.hl7_inbox = inbox
-    return inbox
