@@ -18,8 +18,10 @@ message of the hub, PostgreSQL and this client, the load.
 The HTTP client is a plain keep-alive HTTP/1.1 socket (``KeepAlive``), not httpx: with one
 client waiting for each answer the client's own CPU is on the measured path (httpx spent about
 1 ms per request). ``--projections separate``: ``hub serve`` with
-``HUB_PROJECTIONS_IN_SERVER=false`` and the read models kept by a ``hub projections run``
-started here (the deployment of docs/scaling.md); ``hub mllp`` never runs them in process.
+``HUB_PROJECTIONS_IN_SERVER=false`` and, for both transports, the read models kept by a
+``hub projections run`` started here (the deployment of docs/scaling.md); by default only
+``hub serve``'s own runner keeps them (``hub mllp`` runs none). Each transport starts with the
+read models current (the previous phase's events applied first, unmeasured).
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ import socket
 import statistics
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable
 from datetime import timedelta
@@ -123,9 +126,25 @@ class KeepAlive:
         self.sock.close()
 
 
+def postgres_cpu(postgres: list[int]) -> float:
+    """CPU seconds so far of PostgreSQL: its live processes, and the backends that ended (the
+    postmaster's reaped children), so connections closed meanwhile do not count negative."""
+    tick = os.sysconf("SC_CLK_TCK")
+    reaped = 0.0
+    for pid in postgres:
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if fields[1] not in {str(p) for p in postgres}:  # the postmaster: its parent is not ours
+            reaped += (int(fields[13]) + int(fields[14])) / tick
+    return cpu_seconds(postgres) + reaped
+
+
 def cpu_now(hub: list[int], postgres: list[int]) -> tuple[float, float, float]:
     """CPU seconds so far of the hub's processes, PostgreSQL's and this client."""
-    return cpu_seconds(hub), cpu_seconds(postgres), time.process_time()
+    return cpu_seconds(hub), postgres_cpu(postgres), time.process_time()
 
 
 def cpu_per(before: tuple[float, ...], after: tuple[float, ...], count: int) -> tuple[float, ...]:
@@ -149,11 +168,97 @@ def start_mllp(url: str) -> tuple[subprocess.Popen[str], int]:
     return proc, int(line.rsplit(":", 1)[1])
 
 
-def start_projections(url: str) -> subprocess.Popen[bytes]:
-    """``hub projections run`` on the bench schema (the read models beside ``hub serve``)."""
+def start_projections(url: str) -> subprocess.Popen[str]:
+    """``hub projections run`` on the bench schema, once it follows the log (its start is not
+    measured)."""
     env = {**os.environ, "HUB_DATABASE_URL": url, "HUB_LOG_LEVEL": "WARNING"}
-    return subprocess.Popen([sys.executable, "-m", "entrypoints", "projections", "run"], env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    runner = subprocess.Popen([sys.executable, "-m", "entrypoints", "projections", "run"], env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    assert runner.stderr is not None  # noqa: S101 - piped above
+    line = runner.stderr.readline()
+    if "following the event log" not in line:
+        runner.kill()
+        sys.exit(f"hub projections run did not start: {line}{runner.stderr.read()}")
+    threading.Thread(target=runner.stderr.read, daemon=True).start()  # drained, never blocks it
+    return runner
+
+
+def catch_up(url: str) -> None:
+    """Bring every read model to the log's head (as ``hub projections run --once``)."""
+    app = make_app(url)
+    projector = build_projector(app)
+    try:
+        projector.catch_up(timeout=600)
+    finally:
+        projector.close()
+        app.close()
+
+
+class Lag:
+    """How far the read models are behind the log (read only: this process applies nothing)."""
+
+    def __init__(self, url: str) -> None:
+        self.app = make_app(url)
+        self.projector = build_projector(self.app)
+
+    def now(self) -> int:
+        return max(s.lag for s in self.projector.status())
+
+    def wait_none(self, timeout: float = 120) -> int:
+        """Wait until the read models are current (the runner's catching up is counted too);
+        the lag when the wait began."""
+        lag = self.now()
+        deadline = time.monotonic() + timeout
+        while self.now() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        return lag
+
+    def close(self) -> None:
+        self.projector.close()
+        self.app.close()
+
+
+def measure(transport: str, url: str, secret: str, messages: list[str],
+            runner: subprocess.Popen[str] | None
+            ) -> tuple[float, list[float], list[str], float, tuple[float, ...], int]:
+    """One transport's phase: (rate, latencies, refusals, resent rate, CPU ms per message from
+    the first message until the read models are current, their lag after the last ACK)."""
+    pids = postgres_pids()
+    lag = Lag(url)
+    beside = [runner.pid] if runner is not None else []
+    if transport == "mllp":
+        proc, port = start_mllp(url)
+        try:
+            with MllpClient("127.0.0.1", port, timeout=60) as client:
+                exchange(client.send, messages[:1])  # connection and caches
+                began_cpu = cpu_now([proc.pid, *beside], pids)
+                rate, lat, refused = exchange(client.send, messages[1:])
+                behind = lag.wait_none() if runner is not None else lag.now()
+                cpu = cpu_per(began_cpu, cpu_now([proc.pid, *beside], pids), len(messages) - 1)
+                resent, _, _ = exchange(client.send, messages[1:])
+        finally:
+            proc.terminate()
+            proc.wait(20)
+            lag.close()
+        return rate, lat, refused, resent, cpu, behind
+    port = free_port()
+    server = start_server(url, port, 1, {"HUB_PROJECTIONS_IN_SERVER": "false"}
+                          if runner is not None else None)
+    http = KeepAlive(port, "/v1/hl7", {"Authorization": f"Bearer {secret}",
+                                       "Content-Type": "text/plain"})
+    try:
+        exchange(http.post, messages[:1])
+        began_cpu = cpu_now([server.pid, *beside], pids)
+        rate, lat, refused = exchange(http.post, messages[1:])
+        behind = lag.wait_none()
+        cpu = cpu_per(began_cpu, cpu_now([server.pid, *beside], pids), len(messages) - 1)
+        resent, _, _ = exchange(http.post, messages[1:])
+    finally:
+        http.close()
+        server.terminate()
+        server.wait(timeout=20)
+        lag.close()
+    return rate, lat, refused, resent, cpu, behind
 
 
 def main() -> int:
@@ -203,43 +308,17 @@ def main() -> int:
             messages = [emr.siu("S12", f"FL{first + n}", start + timedelta(minutes=15 * (n % 40)),
                                 nam=str(patient(first + n)["nam"]), mrn=None)
                         for n in range(args.messages)]
-            pids = postgres_pids()
-            if transport == "mllp":
-                proc, port = start_mllp(url)
-                try:
-                    with MllpClient("127.0.0.1", port, timeout=60) as client:
-                        exchange(client.send, messages[:1])  # connection and caches
-                        began_cpu = cpu_now([proc.pid], pids)
-                        rate, lat, refused = exchange(client.send, messages[1:])
-                        cpu = cpu_per(began_cpu, cpu_now([proc.pid], pids), len(messages) - 1)
-                        resent, _, _ = exchange(client.send, messages[1:])
-                finally:
-                    proc.terminate()
-                    proc.wait(20)
-            else:
-                port = free_port()
-                separate = args.projections == "separate"
-                runner = start_projections(url) if separate else None
-                server = start_server(url, port, 1, {"HUB_PROJECTIONS_IN_SERVER": "false"}
-                                      if separate else None)
-                headers = {"Authorization": f"Bearer {secret}", "Content-Type": "text/plain"}
-                http = KeepAlive(port, "/v1/hl7", headers)
-                hub = [server.pid] + ([runner.pid] if runner else [])
-                try:
-                    exchange(http.post, messages[:1])
-                    began_cpu = cpu_now(hub, pids)
-                    rate, lat, refused = exchange(http.post, messages[1:])
-                    cpu = cpu_per(began_cpu, cpu_now(hub, pids), len(messages) - 1)
-                    resent, _, _ = exchange(http.post, messages[1:])
-                finally:
-                    http.close()
-                    server.terminate()
-                    server.wait(timeout=20)
-                    if runner is not None:
-                        runner.terminate()
-                        runner.wait(timeout=20)
+            catch_up(url)  # each phase starts with the read models current, as in service
+            runner = start_projections(url) if args.projections == "separate" else None
+            try:
+                rate, lat, refused, resent, cpu, behind = measure(transport, url, secret, messages,
+                                                                  runner)
+            finally:
+                if runner is not None:
+                    runner.terminate()
+                    runner.wait(timeout=20)
             rows.append((transport, len(messages) - 1, len(refused), rate, statistics.median(lat),
-                         p99(lat), resent, cpu))
+                         p99(lat), resent, cpu, behind))
             if refused:
                 print(f"{transport}: {len(refused)} refused, first: {refused[0]}", file=sys.stderr)
     finally:
@@ -249,18 +328,22 @@ def main() -> int:
           f"(~{int(history / EVENTS_PER_APPOINTMENT):,} appointments); load {os.getloadavg()[0]:.1f}")
     print(f"baselines, same run: pgbench -N -c 8 -j 2 {tps:,.0f} TPS; "
           f"library raw one-event saves (1 connection) {raw:,.0f}/s")
-    if "http" in transports:
-        print("hub serve's read models: " + (
-            "`hub projections run` in another process (HUB_PROJECTIONS_IN_SERVER=false), "
-            "its CPU counted in the hub's" if args.projections == "separate"
-            else "its in-process runner (HUB_PROJECTIONS_IN_SERVER, the default)"))
+    print("read models: current before each transport; while measuring, " + (
+        "kept by `hub projections run` in another process for both transports (hub serve with "
+        "HUB_PROJECTIONS_IN_SERVER=false), its CPU counted in the hub's"
+        if args.projections == "separate" else
+        "hub serve's in-process runner (HUB_PROJECTIONS_IN_SERVER, the default); none beside "
+        "hub mllp (it runs no read models)"))
     print("| transport | messages | refused | S12/s | p50 ms | p99 ms | resent/s "
-          "| ÷ pgbench TPS | ÷ raw saves/s | CPU ms/msg hub, PostgreSQL, client |")
-    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |")
-    for transport, count, refused_count, rate, p50, p99_ms, resent, cpu in rows:
+          "| ÷ pgbench TPS | ÷ raw saves/s | CPU ms/msg hub, PostgreSQL (whole server), client "
+          "| read models' lag at the last ACK |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: |")
+    for transport, count, refused_count, rate, p50, p99_ms, resent, cpu, behind in rows:
         print(f"| {transport} | {count} | {refused_count} | {rate:.0f} | {p50:.2f} | {p99_ms:.2f} "
               f"| {resent:.0f} | {rate / tps:.3f} | {rate / raw:.2f} "
-              f"| {cpu[0]:.2f}, {cpu[1]:.2f}, {cpu[2]:.2f} |")
+              f"| {cpu[0]:.2f}, {cpu[1]:.2f}, {cpu[2]:.2f} | {behind} |")
+    print("CPU: from the first measured message until the read models are current (their "
+          "runner's catching up counted); hub = the hub's processes (and `hub projections run`)")
     return 0 if all(r[2] == 0 for r in rows) else 1
 
 
