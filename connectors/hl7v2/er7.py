@@ -129,12 +129,14 @@ def header_of(msh: Any) -> Header:
 
 
 class Part:
-    """ER7 text at one level: a field repetition (0), a component (1) or a subcomponent (2)."""
+    """ER7 text at one level: a field repetition (0), a component (1) or a subcomponent (2).
+    Its pieces at the next level are split once, when first read."""
 
-    __slots__ = ("level", "seps", "text")
+    __slots__ = ("level", "pieces", "seps", "text")
 
     def __init__(self, text: str, level: int, seps: str) -> None:
         self.text, self.level, self.seps = text, level, seps
+        self.pieces: list[str] | None = None
 
     def to_er7(self) -> str:
         """The text without trailing empty components (as hl7apy writes a field)."""
@@ -145,22 +147,32 @@ class Part:
     def child(self, position: int) -> Part | None:
         if self.level >= 2:
             return self if position == 1 else None
-        separator = self.seps[0] if self.level == 0 else self.seps[3]
-        if separator not in self.text:
+        pieces = self.pieces
+        if pieces is None:
+            separator = self.seps[0] if self.level == 0 else self.seps[3]
+            pieces = self.pieces = self.text.split(separator) if separator in self.text else []
+        if not pieces:
             return self if position == 1 else None  # a simple value is its own first component
-        pieces = self.text.split(separator)
         return Part(pieces[position - 1], self.level + 1, self.seps) if position <= len(pieces) else None
 
 
 class Segment:
-    """One segment: ``fields[n]`` is field n (for MSH, field 1 is the field separator)."""
+    """One segment: ``fields[n]`` is field n (for MSH, field 1 is the field separator). A
+    field's repetitions are split once, when first read: never change ``fields`` or them."""
 
-    __slots__ = ("fields", "name", "seps")
+    __slots__ = ("fields", "name", "read", "seps")
 
     def __init__(self, name: str, fields: list[str], seps: str) -> None:
         self.name, self.fields, self.seps = name, fields, seps
+        self.read: dict[int, list[Part]] = {}
 
     def repetitions(self, position: int) -> list[Part]:
+        known = self.read.get(position)
+        if known is None:
+            known = self.read[position] = self._split(position)
+        return known
+
+    def _split(self, position: int) -> list[Part]:
         raw = self.fields[position] if position < len(self.fields) else ""
         if not raw.strip():  # blank, as hl7apy reads it (it strips each field)
             return []
@@ -260,21 +272,24 @@ def value(element: Any, *path: str | int) -> str:
     for step in path:
         if current is None:
             return ""
-        current = _child(current, step)
+        if isinstance(step, str):
+            found = current.repetitions(_position(step))
+            current = found[0] if found else None
+        else:
+            current = current.child(step) if isinstance(current, Part) else None
     if current is None:
         return ""
     return str(current.to_er7()).strip()
 
 
-def _child(element: Any, step: str | int) -> Any | None:
-    if isinstance(step, str):
-        found = element.repetitions(int(step.rsplit("_", 1)[1]))
-        return found[0] if found else None
-    return element.child(step) if isinstance(element, Part) else None
+@cache
+def _position(field: str) -> int:
+    """``"pid_3"`` → 3."""
+    return int(field.rsplit("_", 1)[1])
 
 
 def repetitions(seg: Segment | None, field: str) -> list[Part]:
-    return seg.repetitions(int(field.rsplit("_", 1)[1])) if seg is not None else []
+    return seg.repetitions(_position(field)) if seg is not None else []
 
 
 _DTM = re.compile(r"^(\d{4})(\d{2})?(\d{2})?(\d{2})?(\d{2})?(\d{2})?(?:\.\d+)?([+-]\d{4})?$")
