@@ -142,9 +142,11 @@ def postgres_cpu(postgres: list[int]) -> float:
     return cpu_seconds(postgres) + reaped
 
 
-def cpu_now(hub: list[int], postgres: list[int]) -> tuple[float, float, float]:
-    """CPU seconds so far of the hub's processes, PostgreSQL's and this client."""
-    return cpu_seconds(hub), postgres_cpu(postgres), time.process_time()
+def cpu_now(hub: int, runner: int | None, postgres: list[int]) -> tuple[float, ...]:
+    """CPU seconds so far of the hub's process, its ``hub projections run``, PostgreSQL and
+    this client."""
+    return (cpu_seconds([hub]), cpu_seconds([runner]) if runner else 0.0, postgres_cpu(postgres),
+            time.process_time())
 
 
 def cpu_per(before: tuple[float, ...], after: tuple[float, ...], count: int) -> tuple[float, ...]:
@@ -225,16 +227,16 @@ def measure(transport: str, url: str, secret: str, messages: list[str],
     the first message until the read models are current, their lag after the last ACK)."""
     pids = postgres_pids()
     lag = Lag(url)
-    beside = [runner.pid] if runner is not None else []
+    beside = runner.pid if runner is not None else None
     if transport == "mllp":
         proc, port = start_mllp(url)
         try:
             with MllpClient("127.0.0.1", port, timeout=60) as client:
                 exchange(client.send, messages[:1])  # connection and caches
-                began_cpu = cpu_now([proc.pid, *beside], pids)
+                began_cpu = cpu_now(proc.pid, beside, pids)
                 rate, lat, refused = exchange(client.send, messages[1:])
                 behind = lag.wait_none() if runner is not None else lag.now()
-                cpu = cpu_per(began_cpu, cpu_now([proc.pid, *beside], pids), len(messages) - 1)
+                cpu = cpu_per(began_cpu, cpu_now(proc.pid, beside, pids), len(messages) - 1)
                 resent, _, _ = exchange(client.send, messages[1:])
         finally:
             proc.terminate()
@@ -248,10 +250,10 @@ def measure(transport: str, url: str, secret: str, messages: list[str],
                                        "Content-Type": "text/plain"})
     try:
         exchange(http.post, messages[:1])
-        began_cpu = cpu_now([server.pid, *beside], pids)
+        began_cpu = cpu_now(server.pid, beside, pids)
         rate, lat, refused = exchange(http.post, messages[1:])
         behind = lag.wait_none()
-        cpu = cpu_per(began_cpu, cpu_now([server.pid, *beside], pids), len(messages) - 1)
+        cpu = cpu_per(began_cpu, cpu_now(server.pid, beside, pids), len(messages) - 1)
         resent, _, _ = exchange(http.post, messages[1:])
     finally:
         http.close()
@@ -335,15 +337,16 @@ def main() -> int:
         "hub serve's in-process runner (HUB_PROJECTIONS_IN_SERVER, the default); none beside "
         "hub mllp (it runs no read models)"))
     print("| transport | messages | refused | S12/s | p50 ms | p99 ms | resent/s "
-          "| ÷ pgbench TPS | ÷ raw saves/s | CPU ms/msg hub, PostgreSQL (whole server), client "
+          "| ÷ pgbench TPS | ÷ raw saves/s | CPU ms/msg: hub, projections run, PostgreSQL "
+          "(whole server), client "
           "| read models' lag at the last ACK |")
     print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: |")
     for transport, count, refused_count, rate, p50, p99_ms, resent, cpu, behind in rows:
         print(f"| {transport} | {count} | {refused_count} | {rate:.0f} | {p50:.2f} | {p99_ms:.2f} "
               f"| {resent:.0f} | {rate / tps:.3f} | {rate / raw:.2f} "
-              f"| {cpu[0]:.2f}, {cpu[1]:.2f}, {cpu[2]:.2f} | {behind} |")
+              f"| {', '.join(f'{c:.2f}' for c in cpu)} | {behind} |")
     print("CPU: from the first measured message until the read models are current (their "
-          "runner's catching up counted); hub = the hub's processes (and `hub projections run`)")
+          "runner's catching up counted); hub = the `hub mllp` or `hub serve` process")
     return 0 if all(r[2] == 0 for r in rows) else 1
 
 
