@@ -34,7 +34,7 @@ from eventsourcing.persistence import (
 from eventsourcing.postgres import PostgresApplicationRecorder, PostgresProcessRecorder
 from eventsourcing.utils import retry
 from psycopg.rows import tuple_row
-from psycopg.sql import SQL, Composed, Identifier
+from psycopg.sql import SQL, Identifier
 
 from adapters.keystore import pending_keys
 from adapters.pgarrays import ByteaArray, Int8Array, TextArray, UuidArray
@@ -84,13 +84,14 @@ class ConcurrentProcessRecorder(PostgresProcessRecorder):
         super().__init__(*args, **kwargs)
         self.lock_table_statements = []
         self._one_statements: dict[str | None, bytes] = {}
-        # LATERAL: one primary-key range scan per aggregate, whatever the planner guesses
+        # LATERAL: one primary-key range scan per aggregate, whatever the planner guesses.
+        # Statements are rendered to bytes once: psycopg renders a ``Composed`` per execution.
         self.select_after_statement = SQL(
             "SELECT e.originator_id, e.originator_version, e.topic, e.state "
             "FROM unnest(%b::uuid[], %b::bigint[]) AS w(id, after) "
             "CROSS JOIN LATERAL (SELECT * FROM {0}.{1} s WHERE s.originator_id = w.id "
             "AND s.originator_version > w.after ORDER BY s.originator_version) e"
-        ).format(Identifier(self.datastore.schema), Identifier(self.events_table_name))
+        ).format(Identifier(self.datastore.schema), Identifier(self.events_table_name)).as_bytes(None)
 
     def create_table(self) -> None:
         """The library's tables, then an index on (topic, position): reading the events of a
@@ -138,7 +139,7 @@ class ConcurrentProcessRecorder(PostgresProcessRecorder):
             pending.flushed = True
         with (self.datastore.get_connection() as conn, self._one_transaction(conn),
               conn.cursor(row_factory=tuple_row) as curs):
-            curs.execute(self._one_statement(with_keys, conn), params, prepare=True)
+            curs.execute(self._one_statement(with_keys), params, prepare=True)
             ids = [row[0] for row in curs.fetchall()]
             self._inserted(ids)
         if len(ids) != len(stored_events):  # as the library's ``_fetch_ids_after_insert_events``
@@ -154,7 +155,7 @@ class ConcurrentProcessRecorder(PostgresProcessRecorder):
         one open after its insert opens an explicit one (``tests.support.held``)."""
         return nullcontext()
 
-    def _one_statement(self, with_keys: str | None, conn: Any) -> bytes:
+    def _one_statement(self, with_keys: str | None) -> bytes:
         """The statement, rendered once (psycopg renders a ``Composed`` on every execution)."""
         statement = self._one_statements.get(with_keys)
         if statement is None:
@@ -165,7 +166,7 @@ class ConcurrentProcessRecorder(PostgresProcessRecorder):
                 "WHERE (SELECT count(pg_advisory_xact_lock(k)) FROM unnest(%b::bigint[]) AS a(k)) >= 0 "
                 "RETURNING notification_id"
             ).format(Identifier(self.datastore.schema), Identifier(self.events_table_name))
-            ).as_bytes(conn)
+            ).as_bytes(None)
             self._one_statements[with_keys] = statement
         return statement
 
@@ -203,8 +204,6 @@ def select_events_after(recorder: ApplicationRecorder, after: Mapping[UUID, int]
     ids = UuidArray(after)
     datastore = recorder.datastore  # type: ignore[attr-defined]  # PostgreSQL recorders have one
     with datastore.get_connection() as conn, conn.cursor(row_factory=tuple_row) as curs:
-        if isinstance(statement, Composed):  # rendered once (psycopg would on every execution)
-            statement = recorder.select_after_statement = statement.as_bytes(conn)  # type: ignore[attr-defined]
         curs.execute(statement, (ids, Int8Array(after[i] for i in ids)), prepare=True)
         return [StoredEvent(originator_id=i, originator_version=v, topic=t, state=bytes(s))
                 for i, v, t, s in curs.fetchall()]
