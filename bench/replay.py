@@ -18,6 +18,7 @@ import time
 
 import psycopg
 
+from bench.http_booking import drop_schema
 from entrypoints.demo.synthetic import write_history
 from hub.bootstrap import build_projector
 from tests.support.scheduling import make_app
@@ -93,8 +94,7 @@ def main() -> None:
     finally:
         app.close()
         if not args.keep:
-            with psycopg.connect(args.pg, autocommit=True) as conn:
-                conn.execute(f'DROP SCHEMA "{args.schema}" CASCADE')
+            drop_schema(args.pg, args.schema)
 
 
 if __name__ == "__main__":

@@ -18,6 +18,7 @@ import time
 
 import psycopg
 
+from bench.http_booking import drop_schema
 from hub.actor import Actor, acting_as
 from hub.bootstrap import bootstrap, read_model_factory, setting_up
 from hub.readmodels.registry import PROJECTIONS
@@ -95,8 +96,7 @@ def main() -> None:
     finally:
         app.close()
         if not args.keep:
-            with psycopg.connect(args.pg, autocommit=True) as conn:
-                conn.execute(f'DROP SCHEMA "{args.schema}" CASCADE')
+            drop_schema(args.pg, args.schema)
 
 
 if __name__ == "__main__":

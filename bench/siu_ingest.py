@@ -158,30 +158,34 @@ def p99(values: list[float]) -> float:
     return statistics.quantiles(values, n=100)[98]
 
 
-def start_mllp(url: str) -> tuple[subprocess.Popen[str], int]:
+def start_hub(url: str, *args: str, ready: str, announced_on: str = "stdout"
+              ) -> tuple[subprocess.Popen[str], str]:
+    """``hub ARGS`` on the bench schema, once the line it prints when ready (containing
+    ``ready``) has come on ``announced_on``; that stream is drained from then on."""
     env = {**os.environ, "HUB_DATABASE_URL": url, "HUB_LOG_LEVEL": "WARNING"}
-    proc = subprocess.Popen([sys.executable, "-m", "entrypoints", "mllp", "--port", "0"], env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    assert proc.stdout is not None  # noqa: S101 - piped above
-    line = proc.stdout.readline()
-    if "listening on" not in line:
+    proc = subprocess.Popen([sys.executable, "-m", "entrypoints", *args], env=env,
+                            stdout=subprocess.PIPE if announced_on == "stdout" else subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, text=True)
+    stream = proc.stdout if announced_on == "stdout" else proc.stderr
+    assert stream is not None  # noqa: S101 - piped above
+    line = stream.readline()
+    if ready not in line:
         proc.kill()
-        sys.exit(f"hub mllp did not start: {line}{proc.stderr.read() if proc.stderr else ''}")
+        sys.exit(f"hub {args[0]} did not start: {line}{proc.stderr.read() if proc.stderr else ''}")
+    threading.Thread(target=stream.read, daemon=True).start()  # drained, never blocks it
+    return proc, line
+
+
+def start_mllp(url: str) -> tuple[subprocess.Popen[str], int]:
+    proc, line = start_hub(url, "mllp", "--port", "0", ready="listening on")
     return proc, int(line.rsplit(":", 1)[1])
 
 
 def start_projections(url: str) -> subprocess.Popen[str]:
     """``hub projections run`` on the bench schema, once it follows the log (its start is not
     measured)."""
-    env = {**os.environ, "HUB_DATABASE_URL": url, "HUB_LOG_LEVEL": "WARNING"}
-    runner = subprocess.Popen([sys.executable, "-m", "entrypoints", "projections", "run"], env=env,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    assert runner.stderr is not None  # noqa: S101 - piped above
-    line = runner.stderr.readline()
-    if "following the event log" not in line:
-        runner.kill()
-        sys.exit(f"hub projections run did not start: {line}{runner.stderr.read()}")
-    threading.Thread(target=runner.stderr.read, daemon=True).start()  # drained, never blocks it
+    runner, _ = start_hub(url, "projections", "run", ready="following the event log",
+                          announced_on="stderr")
     return runner
 
 
