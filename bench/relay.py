@@ -35,9 +35,9 @@ from urllib.parse import urlsplit, urlunsplit
 import psycopg
 
 from aggregates.appointment import Appointment
-from hub.bootstrap import build_relay
 from hub.logging import configure_logging
 from hub.relay.messages import to_message
+from hub.relay.wiring import build_relay
 from hub.settings import Settings
 from projections.eventlog import describe
 from tests.support.kafka import Broker, free_port

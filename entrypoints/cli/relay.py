@@ -13,7 +13,7 @@ from tqdm import tqdm
 from adapters.kafka import BrokerUnavailable
 from adapters.leases import LeaseLost
 from aggregates.errors import Conflict
-from hub.bootstrap import build_relay, build_replay
+from hub.relay.wiring import build_relay, build_replay
 from hub.settings import Settings
 
 

@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from fastapi.testclient import TestClient
 
-from hub.bootstrap import build_relay
+from hub.relay.wiring import build_relay
 from hub.scheduling.service import Scheduling
 from hub.settings import Settings
 from tests.integration.privacy.test_key_store import dump

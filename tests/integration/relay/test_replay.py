@@ -7,7 +7,7 @@ import subprocess
 
 import pytest
 
-from hub.bootstrap import build_relay
+from hub.relay.wiring import build_relay
 from hub.scheduling.service import Scheduling
 from hub.settings import Settings
 from tests.support.kafka import read_topics
