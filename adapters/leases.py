@@ -153,8 +153,10 @@ class PostgresLease:
     """A session-level advisory lock held on a dedicated connection for the relay's lifetime."""
 
     def __init__(self, database_url: str, name: str, holder: str | None = None) -> None:
+        """``database_url``: the hub's URL, or a libpq connection string (a store's pool's)."""
         parts = urlsplit(database_url)
-        self.conninfo = urlunsplit(parts._replace(scheme="postgresql", query=""))
+        self.conninfo = (urlunsplit(parts._replace(scheme="postgresql", query=""))
+                         if "://" in database_url else database_url)
         self.name = name
         self.key = advisory_key(name)
         self.holder = holder or default_holder()
@@ -215,3 +217,14 @@ class PostgresLease:
         if row is None:
             return LeaseState(held=False)
         return LeaseState(held=True, holder=f"{row[0]} (pid {row[1]})")
+
+
+def store_lease(datastore: Any, name: str) -> PostgresLease:
+    """A ``PostgresLease`` on the server of a store's PostgreSQL datastore, connecting as the
+    store's own pool does (its connection parameters, not a URL)."""
+    from psycopg.conninfo import make_conninfo
+
+    pool = datastore.pool
+    params = {k: v for k, v in (pool.kwargs or {}).items()
+              if k in ("dbname", "host", "port", "user", "password", "sslmode", "options")}
+    return PostgresLease(make_conninfo(pool.conninfo or "", **params), name)

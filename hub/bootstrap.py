@@ -19,9 +19,10 @@ from eventsourcing.utils import Environment
 from adapters.channels import Channel
 from adapters.eventstore import persistence_env
 from adapters.gateway import GatewayChannel
+from adapters.leases import InProcessLease, Lease, store_lease
 from adapters.outbound import OutboundClient, OutboundPolicy
 from adapters.passwords import Argon2Passwords
-from adapters.pgrecorder import without_jit
+from adapters.pgrecorder import is_postgres, without_jit
 from adapters.schemalock import schema_setup_lock
 from adapters.smtp import SmtpChannel
 from adapters.userstore import UserStore, user_store_for
@@ -118,6 +119,16 @@ def open_read_model(factory: InfrastructureFactory[Any], cls: type[ReadModelProj
     model.create_table()
     model.create_tables()
     return model
+
+
+def read_models_lease(app: Any) -> Lease:
+    """The lease of the store's one read-model runner among its API processes
+    (``hub.readmodels.leader``): a PostgreSQL session lock per schema, on a connection made
+    as the store's own are; in one process (SQLite, memory) always held."""
+    if is_postgres(app.recorder):
+        datastore = app.recorder.datastore
+        return store_lease(datastore, f"hub-read-models:{datastore.schema or 'public'}")
+    return InProcessLease()
 
 
 def build_projector(app: Any, names: Iterable[str] | None = None, settings: Any = None,

@@ -15,7 +15,7 @@ from fastapi import Depends, Query, Request
 
 from aggregates.errors import InvalidValue
 from entrypoints.api.errors import ApiError
-from hub.bootstrap import build_projector
+from hub.bootstrap import build_projector, read_models_lease
 from hub.readmodels.leader import Leadership
 from hub.readmodels.runner import Projector
 from hub.scheduling.service import Scheduling
@@ -29,7 +29,7 @@ def start_projections(scheduling: Scheduling, settings: Settings) -> tuple[Proje
     projector = build_projector(scheduling, settings=settings)
     if not settings.projections_in_server:
         return projector, None
-    leadership = Leadership(projector)
+    leadership = Leadership(projector, read_models_lease(scheduling))
     leadership.start()
     return projector, leadership
 

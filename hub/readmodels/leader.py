@@ -18,63 +18,46 @@ import threading
 
 import structlog
 
-from adapters.election import LockLost, session_lock_for
+from adapters.leases import Lease
 from hub.readmodels.runner import Projector
 
 log = structlog.get_logger("hub.readmodels.leader")
 
 
 class Leadership:
-    """Runs ``projector`` in this process while it holds the store's election lock."""
+    """Runs ``projector`` in this process while it holds ``lease`` (the relay's kind of
+    lease: on PostgreSQL a session advisory lock on a connection of its own, whose
+    ``acquire`` also tells whether a held lock's session still lives)."""
 
-    def __init__(self, projector: Projector, retry_seconds: float = 2.0) -> None:
+    def __init__(self, projector: Projector, lease: Lease, retry_seconds: float = 2.0) -> None:
         self.projector = projector
+        self.lease = lease
         self.retry_seconds = retry_seconds
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.leading = False
-        self._lock = session_lock_for(projector.app.recorder, "hub read-model runner")
 
     def start(self) -> None:
-        if self._lock is None:
-            self.leading = True
-            self.projector.start()
-            return
-        try:  # the first round at once: a leader follows from its first request on
-            if self._lock.try_acquire():
-                self._lead()
-            else:
-                self.projector.kept_elsewhere = True
-        except LockLost as exc:
-            log.warning("read-model runner election: cannot connect; trying again", error=str(exc))
+        self._round()  # at once: a leader follows from its first request on
         self._thread = threading.Thread(target=self._run, name="read-model-election", daemon=True)
         self._thread.start()
 
     def _run(self) -> None:
-        assert self._lock is not None  # noqa: S101 - the thread runs only with a lock
-        while not self._stop.is_set():
-            try:
-                if self.leading or self._lock.try_acquire():
-                    if not self.leading:
-                        self._lead()
-                    while not self._stop.wait(self.retry_seconds):
-                        self._lock.check()  # the session (and so the lock) still lives
-                else:
-                    self.projector.kept_elsewhere = True  # by the process holding the lock
-                    self._stop.wait(self.retry_seconds)
-                    continue
-            except LockLost as exc:
-                log.warning("read-model runner election: connection lost; trying again",
-                            error=str(exc))
-            self._step_down()
-            self._stop.wait(self.retry_seconds)
-        self._lock.close()
+        while not self._stop.wait(self.retry_seconds):
+            self._round()
 
-    def _lead(self) -> None:
-        self.projector.kept_elsewhere = False
-        self.leading = True
-        self.projector.start()
-        log.info("read-model runner: this process follows the log")
+    def _round(self) -> None:
+        if self.lease.acquire():
+            if not self.leading:
+                self.projector.kept_elsewhere = False
+                self.leading = True
+                self.projector.start()
+                log.info("read-model runner: this process follows the log", holder=self.lease.holder)
+            return
+        if self.leading:
+            log.warning("read-model runner: lease lost; standing by", holder=self.lease.holder)
+            self._step_down()
+        self.projector.kept_elsewhere = True  # by the process holding the lease
 
     def _step_down(self) -> None:
         if self.leading:
@@ -83,9 +66,10 @@ class Leadership:
         self.projector.kept_elsewhere = False
 
     def close(self) -> None:
-        """Stop campaigning and following (the lock goes with the session)."""
+        """Stop campaigning and following, and give the lease back."""
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout=10)
             self._thread = None
         self._step_down()
+        self.lease.release()

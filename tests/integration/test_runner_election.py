@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import time
 
-from hub.bootstrap import build_projector
+from hub.bootstrap import build_projector, read_models_lease
 from hub.readmodels.leader import Leadership
 from tests.support.scheduling import Setup, make_app, patient
 
@@ -23,7 +23,8 @@ def _until(condition, seconds: float = 15.0) -> bool:
 def test_one_process_follows_the_others_stand_by_then_take_over(pg_schema_url: str) -> None:
     apps = [make_app(pg_schema_url) for _ in range(3)]
     projectors = [build_projector(app) for app in apps]
-    elected = [Leadership(p, retry_seconds=0.2) for p in projectors]
+    elected = [Leadership(p, read_models_lease(app), retry_seconds=0.2)
+               for p, app in zip(projectors, apps, strict=True)]
     try:
         for leadership in elected:
             leadership.start()
@@ -50,7 +51,7 @@ def test_one_process_follows_the_others_stand_by_then_take_over(pg_schema_url: s
 def test_on_sqlite_the_runner_simply_starts(sqlite_url: str) -> None:
     app = make_app(sqlite_url)
     projector = build_projector(app)
-    leadership = Leadership(projector)
+    leadership = Leadership(projector, read_models_lease(app))
     try:
         leadership.start()
         assert leadership.leading and projector.following and not projector.kept_elsewhere
