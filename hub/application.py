@@ -3,22 +3,18 @@
 from __future__ import annotations
 
 import os
-import random
-import time
 from collections.abc import Callable, Iterable, Mapping
 from contextlib import nullcontext
 from datetime import UTC, datetime
 from typing import Any, ClassVar, TypeVar, cast
 from uuid import UUID
 
-import structlog
 from eventsourcing.application import Application, Cache, LRUCache, ProcessingEvent
 from eventsourcing.domain import Aggregate, MutableOrImmutableAggregate, Snapshot
 from eventsourcing.persistence import (
     JSONTranscoder,
     Mapper,
     ProcessRecorder,
-    RecordConflictError,
     Tracking,
 )
 
@@ -26,23 +22,17 @@ from adapters.keystore import KeyStore, derive_key, key_store_for
 from adapters.personal_data import PersonalDataMapper
 from adapters.pgrecorder import select_events_after
 from adapters.transcodings import DateAsISO, OneTimeSecretAsDict
-from aggregates.errors import DomainError, NotFound
+from aggregates.errors import NotFound
 from aggregates.personal_fields import PERSONAL_FIELDS
 from aggregates.slot import Slot
 from aggregates.user import User
 from hub.aggregate_copy import copy_aggregate
-from hub.attempt_reads import attempt_reads, current_reads, forget_attempt_reads
+from hub.attempt_reads import current_reads, forget_attempt_reads
+from hub.command_gate import CommandGate, retrying
 from hub.mapper import HubMapper, KeysNotWired
 
-log = structlog.get_logger("hub")
 A = TypeVar("A", bound=Aggregate)
 R = TypeVar("R")
-
-
-class StoreBusy(DomainError):
-    """Other writers kept winning the race for the same aggregate; try again shortly."""
-
-    code = "store_busy"
 
 
 class HubApplication(Application[UUID]):
@@ -68,6 +58,8 @@ class HubApplication(Application[UUID]):
         super().__init__(env)
         self.clock = clock or (lambda: datetime.now(UTC))
         self.max_conflict_retries = max_conflict_retries
+        #: Commands running at once (``hub.command_gate``); ``hub serve`` narrows it.
+        self.gate = CommandGate(0)
         size = int(self.env.get("AGGREGATE_CACHE_MAXSIZE") or 0)
         #: Aggregates as last read or written, never changed in place: ``load_many`` copies one
         #: out, brings the copy up to date from the store, and puts the newer copy back.
@@ -285,15 +277,6 @@ class HubApplication(Application[UUID]):
         return self.recorder.max_notification_id() or 0
 
     def retrying(self, command: Callable[[], R], what: str) -> R:
-        """Run ``command`` (load, decide, save) again when a concurrent writer won."""
-        for attempt in range(self.max_conflict_retries):
-            reads = attempt_reads.set((*attempt_reads.get(), {}))
-            try:
-                return command()
-            except RecordConflictError:
-                log.debug("write conflict, retrying", command=what, attempt=attempt + 1)
-                time.sleep(random.uniform(0, 0.002 * min(attempt + 1, 10)))
-            finally:
-                attempt_reads.reset(reads)
-        log.warning("write conflict retries exhausted", command=what)
-        raise StoreBusy(f"{what}: too many concurrent writers on the same slot; retry shortly")
+        """Run ``command`` (load, decide, save) again when a concurrent writer won, each
+        attempt inside the command gate."""
+        return retrying(command, what, self.max_conflict_retries, self.gate)

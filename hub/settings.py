@@ -53,6 +53,10 @@ class Settings(BaseSettings):
     aggregate_cache_size: int = Field(default=10_000, ge=0)
     #: How many times a command is retried when another writer got to the slot first.
     max_conflict_retries: int = Field(default=64, ge=1)
+    #: Commands (bookings, cancellations, ...) one ``hub serve`` process runs at once; the
+    #: others wait their turn in arrival order (``hub.command_gate``, docs/scaling.md). 0: no
+    #: limit.
+    api_command_concurrency: int = Field(default=2, ge=0, le=256)
     #: Largest HTTP request body the API accepts (bytes); larger ones get 413.
     api_max_body_bytes: int = Field(default=1_048_576, ge=1024)
     #: SMART Scheduling Links: booking portal deep link (``{slot_id}``, ``{clinic_id}``,

@@ -31,7 +31,7 @@ from connectors.hl7v2.er7 import (
 )
 from connectors.hl7v2.siu import to_emr_message
 from hub.actor import Actor, acting_as
-from hub.application import StoreBusy
+from hub.command_gate import StoreBusy
 from hub.emr.agenda import EmrAgenda
 from hub.emr.feeds import EmrFeeds
 from hub.emr.vendors import VendorProfiles, load_profiles

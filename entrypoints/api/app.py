@@ -56,6 +56,7 @@ from hub.bootstrap import (
     user_access,
 )
 from hub.bootstrap import vaccination as vaccination_services
+from hub.command_gate import CommandGate
 from hub.imports.service import Imports
 from hub.runtime import tune_gc
 from hub.scheduling.service import Scheduling
@@ -142,6 +143,7 @@ def create_app(scheduling: Scheduling | None = None, settings: Settings | None =
         app.state.services = services
         if owned:  # a server process of its own (tests pass their application in)
             tune_gc(settings.gc_threshold)
+            application.gate = CommandGate(settings.api_command_concurrency)
         try:
             yield
         finally:

@@ -20,7 +20,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from aggregates.errors import Conflict, DomainError, InvalidValue, NotFound
-from hub.application import StoreBusy
+from hub.command_gate import StoreBusy
 
 log = structlog.get_logger("entrypoints.api")
 

@@ -18,7 +18,7 @@ from aggregates.notification import (
     communication_id,
     portal_setting_id,
 )
-from hub.application import StoreBusy
+from hub.command_gate import StoreBusy
 from hub.notifications.delivery import DeliveryReport, Dispatcher
 from hub.notifications.process import NotificationProcess
 from hub.notifications.replies import Replies

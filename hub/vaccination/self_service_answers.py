@@ -9,7 +9,7 @@ from typing import Any
 from uuid import UUID
 
 from aggregates.eligibility import Eligibility, TargetGroup
-from hub.application import StoreBusy
+from hub.command_gate import StoreBusy
 
 
 class CodeNotSent(StoreBusy):
