@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from typing import Any
 
 from hub.settings import Settings
 
@@ -25,7 +26,15 @@ def run(args: argparse.Namespace) -> int:
     if not 0 < args.port < 65536 or args.workers < 1:
         print("hub: --port must be 1-65535 and --workers at least 1")
         return 2
-    uvicorn.run("entrypoints.web:create_web_app", factory=True, host=args.host, port=args.port,
-                workers=args.workers, log_level=settings.log_level.lower(), access_log=False,
-                log_config=None)  # uvicorn logs through ours (redacted, see hub.logging)
+    options: dict[str, Any] = {
+        "factory": True, "host": args.host, "port": args.port, "workers": args.workers,
+        "log_level": settings.log_level.lower(), "access_log": False,
+        "log_config": None,  # uvicorn logs through ours (redacted, see hub.logging)
+    }
+    if args.workers > 1:  # connections handed to the least loaded worker (entrypoints.cli.workers)
+        from entrypoints.cli.workers import serve_workers
+
+        return serve_workers(uvicorn.Config("entrypoints.web:create_web_app", **options),
+                             args.workers)
+    uvicorn.run("entrypoints.web:create_web_app", **options)
     return 0

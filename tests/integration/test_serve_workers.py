@@ -1,0 +1,139 @@
+"""``hub serve --workers 2``: connections spread evenly over the workers, a dead worker is
+replaced, SIGTERM stops them all (``entrypoints.cli.workers``)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.support.scheduling import free_port
+
+
+def get_health(conn: socket.socket, port: int) -> int:
+    conn.sendall(f"GET /health HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n\r\n".encode())
+    head = b""
+    while b"\r\n\r\n" not in head:
+        chunk = conn.recv(4096)
+        assert chunk, "the server closed the connection"
+        head += chunk
+    return int(head.split(b" ", 2)[1])
+
+
+def workers_of(supervisor: int) -> list[int]:
+    """The supervisor's worker processes (not multiprocessing's resource tracker)."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            stat = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()
+            cmdline = Path(f"/proc/{entry}/cmdline").read_bytes()
+        except OSError:
+            continue
+        if int(stat[1]) == supervisor and b"resource_tracker" not in cmdline:
+            found.append(int(entry))
+    return sorted(found)
+
+
+def server_side_inodes(port: int, client_ports: set[int]) -> set[str]:
+    """Socket inodes of the server's ends of the connections from ``client_ports``."""
+    inodes = set()
+    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        fields = line.split()
+        local, remote = fields[1], fields[2]
+        if int(local.split(":")[1], 16) == port and int(remote.split(":")[1], 16) in client_ports:
+            inodes.add(fields[9])
+    return inodes
+
+
+def held_by(pid: int, inodes: set[str]) -> int:
+    held = 0
+    for fd in os.listdir(f"/proc/{pid}/fd"):
+        try:
+            target = os.readlink(f"/proc/{pid}/fd/{fd}")
+        except OSError:
+            continue
+        held += target.startswith("socket:[") and target[8:-1] in inodes
+    return held
+
+
+def wait_for(check, seconds: float = 30.0, what: str = "condition"):  # noqa: ANN001, ANN201
+    deadline = time.monotonic() + seconds
+    while True:
+        found = check()
+        if found:
+            return found
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out waiting for {what}")
+        time.sleep(0.1)
+
+
+@pytest.fixture
+def served(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[bytes], int]]:
+    port = free_port()
+    env = {**os.environ, "HUB_DATABASE_URL": f"sqlite:///{tmp_path}/hub.db", "HUB_LOG_LEVEL": "WARNING"}
+    server = subprocess.Popen([sys.executable, "-m", "entrypoints", "serve", "--port", str(port),
+                               "--workers", "2"], env=env, stdout=subprocess.DEVNULL,
+                              stderr=subprocess.PIPE)
+
+    def healthy() -> bool:
+        try:
+            return httpx.get(f"http://127.0.0.1:{port}/health", timeout=2).status_code == 200
+        except httpx.TransportError:
+            assert server.poll() is None, server.stderr.read().decode() if server.stderr else ""
+            return False
+
+    try:
+        wait_for(healthy, what="hub serve to answer")
+        wait_for(lambda: len(workers_of(server.pid)) == 2, what="two workers")
+        yield server, port
+    finally:
+        if server.poll() is None:
+            server.kill()
+            server.wait(10)
+
+
+def test_connections_are_spread_evenly_and_a_dead_worker_is_replaced(
+        served: tuple[subprocess.Popen[bytes], int]) -> None:
+    server, port = served
+    first, second = workers_of(server.pid)
+    clients = [socket.create_connection(("127.0.0.1", port)) for _ in range(8)]
+    try:
+        assert [get_health(c, port) for c in clients] == [200] * 8  # each served, kept alive
+        inodes = server_side_inodes(port, {c.getsockname()[1] for c in clients})
+        assert len(inodes) == 8
+        assert (held_by(first, inodes), held_by(second, inodes)) == (4, 4)
+        assert held_by(server.pid, inodes) == 0  # the supervisor keeps no copy
+
+        os.kill(first, signal.SIGKILL)
+        replaced = wait_for(lambda: len(w := workers_of(server.pid)) == 2 and first not in w and w,
+                            what="a new worker")
+        assert second in replaced
+        more = [socket.create_connection(("127.0.0.1", port)) for _ in range(4)]
+        clients += more
+        assert [get_health(c, port) for c in more] == [200] * 4  # the new worker serves too
+        assert get_health(clients[1], port) == 200  # the survivor's connections still work
+    finally:
+        for c in clients:
+            c.close()
+
+
+def test_sigterm_stops_the_supervisor_and_its_workers(
+        served: tuple[subprocess.Popen[bytes], int]) -> None:
+    server, port = served
+    workers = workers_of(server.pid)
+    server.send_signal(signal.SIGTERM)
+    assert server.wait(40) == 0
+    for pid in workers:
+        assert not Path(f"/proc/{pid}").exists() or "Z" in Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    with pytest.raises(OSError):
+        socket.create_connection(("127.0.0.1", port), timeout=2)
