@@ -185,6 +185,8 @@ def accept_all(listener: socket.socket, pool: list[Worker]) -> None:
         except (BlockingIOError, InterruptedError):
             return
         with conn:  # the worker holds its own copy once handed
+            # as uvicorn's own accept does: answers leave at once, not held back by Nagle
+            conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             for worker in sorted((w for w in pool if w.process.is_alive()), key=Worker.load):
                 try:
                     worker.hand(conn)
