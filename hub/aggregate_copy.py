@@ -28,6 +28,8 @@ def _copied(value: Any) -> Any:
         return value
     kind = type(value)
     if kind is list:
+        if _SHARED.issuperset(map(type, value)):  # e.g. a slot's booked ids: one C-level pass
+            return value.copy()
         return [v if type(v) in _SHARED else _copied(v) for v in value]
     if kind is dict:
         return {k: v if type(v) in _SHARED else _copied(v) for k, v in value.items()}
