@@ -123,7 +123,7 @@ class HubApplication(Application[UUID]):
             raise NotFound(f"{what} {aggregate_id} does not exist", id=str(aggregate_id))
         return aggregate
 
-    def load_many(self, aggregate_ids: Iterable[UUID]) -> dict[UUID, Aggregate]:
+    def load_many(self, aggregate_ids: Iterable[UUID], copies: bool = True) -> dict[UUID, Aggregate]:
         """Private, current copies of many aggregates (ids that do not exist are left out).
 
         One query for all of them on PostgreSQL: each cached aggregate is brought forward from
@@ -131,6 +131,8 @@ class HubApplication(Application[UUID]):
         it needs with one call, then decides and saves (a concurrent writer makes the save
         conflict and the command run again). Inside ``retrying``, what the attempt has read
         already (``prefetch``) is not read again: a fresh copy of it is returned.
+        ``copies=False`` (``prefetch``, which drops them): the cache's and the attempt's own
+        objects are returned, to be read only.
         """
         wanted = list(dict.fromkeys(aggregate_ids))
         reads = current_reads()
@@ -168,20 +170,18 @@ class HubApplication(Application[UUID]):
                 reads[aggregate_id] = aggregate  # None: it does not exist (or was discarded)
             if aggregate is None:
                 continue
-            if events:
-                if generation == self._generation:  # no erasure since the read began
-                    self._remember(aggregate)
+            if events and generation == self._generation:  # no erasure since the read began
+                self._remember(aggregate)
+            if copies and (events or reads is not None):  # the cache, the attempt keep theirs
                 aggregate = copy_aggregate(aggregate)
-            elif reads is not None:
-                aggregate = copy_aggregate(aggregate)  # the attempt's reads keep their own
             found[aggregate_id] = aggregate
         return found
 
     def prefetch(self, *aggregate_ids: UUID | None) -> None:
         """Read these aggregates in one query for the rest of the current ``retrying`` attempt
         (later ``load``/``load_many`` of them cost no query). Nothing outside ``retrying``."""
-        if current_reads() is not None:
-            self.load_many(i for i in aggregate_ids if i is not None)
+        if current_reads() is not None:  # what it found is not returned: not copied twice
+            self.load_many((i for i in aggregate_ids if i is not None), copies=False)
 
     def peek(self, aggregate_id: UUID) -> Aggregate | None:
         """The cached aggregate as last seen (no query; possibly behind the store): for what
