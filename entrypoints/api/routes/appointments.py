@@ -12,6 +12,7 @@ from uuid import UUID
 
 from eventsourcing.domain import Aggregate
 from fastapi import APIRouter, status
+from fastapi.concurrency import run_in_threadpool
 from pydantic import AwareDatetime, BaseModel, Field
 
 from aggregates.account import Account
@@ -32,6 +33,7 @@ from entrypoints.api.deps import (
 from entrypoints.api.errors import ApiError, responses
 from entrypoints.api.idempotency import IdempotencyKey
 from entrypoints.api.schemas import Strict
+from entrypoints.api.services import ApiServices
 from hub.access.tokens import Principal, Role
 from hub.access.visibility import Viewer
 from hub.scheduling.reorientation import booking_channel
@@ -217,14 +219,21 @@ def booking_source(principal: Principal, requested: str | None) -> str:
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=AppointmentWritten,
              responses=responses(400, 401, 403, 404, 409, 413, 422, 503))
-def book(body: BookingIn, principal: ReorientingBooker, scheduling: SchedulingDep,
-         services: ServicesDep,
-         _key: IdempotencyKey = None) -> AppointmentWritten:
+async def book(body: BookingIn, principal: ReorientingBooker, scheduling: SchedulingDep,
+               services: ServicesDep,
+               _key: IdempotencyKey = None) -> AppointmentWritten:
     """Book a patient into a slot; 409 ``slot_full`` when no place is left.
 
     811 users book into any clinic's slots reserved for ``811``; reorientation users into
     slots reserved for ``reorientation``, with a ``referral``; other slots of another clinic
     are not found (R2)."""
+    # One hop to the threadpool: a ``def`` route would take two (FastAPI validates the
+    # answer of a synchronous route in the threadpool again), the busiest route's overhead.
+    return await run_in_threadpool(_book, body, principal, scheduling, services)
+
+
+def _book(body: BookingIn, principal: Principal, scheduling: Scheduling,
+          services: ApiServices) -> AppointmentWritten:
     source = booking_source(principal, body.source)
     referral = (Referral.of(body.referral.from_site, body.referral.priority, body.referral.reason)
                 if body.referral else None)
