@@ -108,6 +108,7 @@ class Worker:
             target=work, args=(config, theirs), daemon=False)
         self.process.start()
         theirs.close()
+        self.channel.settimeout(2.0)  # a hung worker's full channel: the next worker gets it
         self.open = self.received = self.handed = 0
 
     def load(self) -> int:
