@@ -18,9 +18,10 @@ from eventsourcing.persistence import (
     Tracking,
 )
 
-from adapters.keystore import KeyStore, derive_key, key_store_for
+from adapters.keystore import KeyStore, derive_key
 from adapters.personal_data import PersonalDataMapper
 from adapters.pgrecorder import select_events_after
+from adapters.sqlkeystore import key_store_for
 from adapters.transcodings import DateAsISO, OneTimeSecretAsDict
 from aggregates.errors import NotFound
 from aggregates.personal_fields import PERSONAL_FIELDS

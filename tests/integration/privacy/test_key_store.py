@@ -18,8 +18,9 @@ from eventsourcing.application import Application
 from eventsourcing.persistence import Mapper
 
 from adapters.eventstore import persistence_env
-from adapters.keystore import KeyStoreCorrupt, SqlKeyStore, SubjectErased
+from adapters.keystore import KeyStoreCorrupt, SubjectErased
 from adapters.personal_data import PersonalDataMapper
+from adapters.sqlkeystore import SqlKeyStore
 from tests.unit.privacy.test_personal_data import POLICY, Person
 
 WRAPPING_KEY = bytes(range(32))
