@@ -22,7 +22,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 from uuid import UUID
 
 from cryptography.exceptions import InvalidTag
@@ -32,9 +32,6 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from eventsourcing.persistence import RecordConflictError
 
 from aggregates.errors import Conflict
-
-if TYPE_CHECKING:
-    from adapters.sqlkeystore import SqlKeyStore
 
 KEY_BYTES = 32
 _NONCE_BYTES = 12
@@ -55,12 +52,24 @@ class KeyRaced(RecordConflictError):
     were sealed with a key that will not be kept, so it is rolled back and run again."""
 
 
+class DefersKeys(Protocol):
+    """A store that writes pending keys with the events (``adapters.sqlkeystore.SqlKeyStore``)."""
+
+    def pending_statement(self) -> str: ...
+
+    def pending_params(self, batch: PendingKeys) -> tuple[Any, ...]: ...
+
+    def write_pending(self, cursor: Any, batch: PendingKeys) -> None: ...
+
+    def raced(self, batch: PendingKeys, error: Exception) -> KeyRaced | None: ...
+
+
 @dataclass
 class PendingKeys:
     """Data keys and links made while a save maps its events, written by the events' own
     transaction (``flush``) instead of transactions of their own before it."""
 
-    store: SqlKeyStore
+    store: DefersKeys
     #: Subjects whose aggregate the save creates: they have no key or link yet.
     new: frozenset[UUID]
     #: subject -> (its new key, the key wrapped for the table)
