@@ -40,7 +40,7 @@ from zoneinfo import ZoneInfo
 import httpx
 from eventsourcing.utils import get_topic
 
-from adapters.accessstore import access_store_for
+from adapters.sqlaccessstore import access_store_for
 from aggregates.slot import Slot
 from bench.http_booking import (
     DEFAULT_PG,

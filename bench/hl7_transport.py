@@ -26,7 +26,7 @@ import uuid
 
 import uvicorn
 
-from adapters.accessstore import access_store_for
+from adapters.sqlaccessstore import access_store_for
 from bench.http_booking import drop_schema, fresh_schema
 from connectors.hl7v2.mllp import MllpServer
 from entrypoints.api.app import create_app

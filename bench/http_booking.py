@@ -30,7 +30,7 @@ from uuid import UUID
 import httpx
 import psycopg
 
-from adapters.accessstore import access_store_for
+from adapters.sqlaccessstore import access_store_for
 from aggregates.slot import Slot
 from hub.access.tokens import issue
 from tests.support.scheduling import ADDRESS, free_port, make_app, patient

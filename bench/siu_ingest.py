@@ -38,8 +38,8 @@ from collections.abc import Callable
 from datetime import timedelta
 from uuid import UUID
 
-from adapters.accessstore import access_store_for
 from adapters.eventstore import persistence_env
+from adapters.sqlaccessstore import access_store_for
 from bench.booking import RawBaseline, Tally
 from bench.http_booking import (
     answer_head,

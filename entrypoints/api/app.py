@@ -8,9 +8,9 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from fastapi_offline import FastAPIOffline
 
-from adapters.accessstore import AccessStore, access_store_for
 from adapters.logostore import logo_store_for
 from adapters.phireads import phi_reads_for
+from adapters.sqlaccessstore import AccessStore, access_store_for
 from adapters.token_changes import TokenChanges
 from connectors.directory import SOURCES
 from connectors.fhir.emr_directory import EmrPull

@@ -14,7 +14,7 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.concurrency import run_in_threadpool
 
-from adapters.accessstore import AccessStore
+from adapters.sqlaccessstore import AccessStore
 from entrypoints.api.errors import ApiError
 from entrypoints.api.services import ApiServices
 from hub.access.tokens import Principal, Role

@@ -21,7 +21,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from adapters.accessstore import AccessStore, IdempotentAnswer
+from adapters.accessstore import IdempotentAnswer
+from adapters.sqlaccessstore import AccessStore
 from entrypoints.api.errors import error_response
 
 MAX_KEY = 200

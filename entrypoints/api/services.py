@@ -5,9 +5,9 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass, field
 
-from adapters.accessstore import AccessStore
 from adapters.outbound import OutboundClient
 from adapters.phireads import MemoryPhiReads, PhiReads
+from adapters.sqlaccessstore import AccessStore
 from adapters.token_changes import TokenChanges
 from connectors.fhir.answers import SearchAnswers
 from entrypoints.api.readmodels import Freshness

@@ -8,7 +8,7 @@ from datetime import datetime, time, timedelta
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
-from adapters.accessstore import access_store_for
+from adapters.sqlaccessstore import access_store_for
 from aggregates.appointment import Appointment
 from aggregates.errors import DomainError
 from aggregates.slot import Slot

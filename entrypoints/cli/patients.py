@@ -6,7 +6,7 @@ import argparse
 import json
 from uuid import UUID
 
-from adapters.accessstore import access_store_for
+from adapters.sqlaccessstore import access_store_for
 from aggregates.errors import InvalidValue
 from hub.bootstrap import bootstrap
 from hub.privacy.erasure import Erasure

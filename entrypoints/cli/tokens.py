@@ -11,7 +11,7 @@ import argparse
 from datetime import UTC, datetime, timedelta
 from uuid import UUID
 
-from adapters.accessstore import access_store_for
+from adapters.sqlaccessstore import access_store_for
 from aggregates.clinic import Clinic
 from aggregates.errors import InvalidValue
 from hub.access.tokens import issue, parse_duration, revoke, rotate, state_of

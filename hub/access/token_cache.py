@@ -19,7 +19,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 from datetime import UTC, datetime
 
-from adapters.accessstore import AccessStore
+from adapters.sqlaccessstore import AccessStore
 from hub.access.tokens import Principal, hash_secret, principal_of_token
 
 

@@ -20,7 +20,8 @@ from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from uuid import UUID
 
-from adapters.accessstore import AccessStore, TokenRecord
+from adapters.accessstore import TokenRecord
+from adapters.sqlaccessstore import AccessStore
 from aggregates.errors import Conflict, InvalidValue, NotFound
 from aggregates.reorientation import Reservation
 from aggregates.user import User, UserRole

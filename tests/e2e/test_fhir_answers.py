@@ -11,7 +11,7 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 
-from adapters.accessstore import access_store_for
+from adapters.sqlaccessstore import access_store_for
 from hub.access.tokens import issue, revoke
 from hub.scheduling.service import Scheduling
 from tests.support.scheduling import Setup, make_app, patient

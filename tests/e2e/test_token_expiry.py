@@ -15,7 +15,7 @@ from uuid import UUID
 
 import pytest
 
-from adapters.accessstore import access_store_for
+from adapters.sqlaccessstore import access_store_for
 from hub.access.tokens import authenticate, hash_secret, issue, parse_duration
 from tests.support.http import clinic_body
 from tests.support.scheduling import make_app

@@ -18,7 +18,7 @@ pytestmark = pytest.mark.postgres
 
 START = """
 import sys
-from adapters.accessstore import access_store_for
+from adapters.sqlaccessstore import access_store_for
 from hub.bootstrap import bootstrap, build_projector, setting_up
 from hub.settings import Settings
 

@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from adapters.accessstore import access_store_for
+from adapters.sqlaccessstore import access_store_for
 from aggregates.appointment import Appointment
 from aggregates.patient import Patient, PatientErased
 from hub.accounts.service import Accounts
