@@ -33,6 +33,7 @@ import psycopg
 from adapters.sqlaccessstore import access_store_for
 from aggregates.slot import Slot
 from hub.access.tokens import issue
+from hub.bootstrap import build_projector
 from tests.support.scheduling import ADDRESS, free_port, make_app, patient
 
 DEFAULT_PG = os.environ.get("HUB_TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
@@ -95,6 +96,30 @@ def start_server(url: str, port: int, workers: int, extra_env: dict[str, str] | 
             server.kill()
             sys.exit(f"hub serve did not start: {server.stderr.read().decode()[-2000:]}")
         time.sleep(0.2)
+
+
+class Lag:
+    """How far the read models are behind the log (read only: this process applies nothing)."""
+
+    def __init__(self, url: str) -> None:
+        self.app = make_app(url)
+        self.projector = build_projector(self.app)
+
+    def now(self) -> int:
+        return max(s.lag for s in self.projector.status())
+
+    def wait_none(self, timeout: float = 120) -> int:
+        """Wait until the read models are current (the runner's catching up is counted too);
+        the lag when the wait began."""
+        lag = self.now()
+        deadline = time.monotonic() + timeout
+        while self.now() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        return lag
+
+    def close(self) -> None:
+        self.projector.close()
+        self.app.close()
 
 
 def set_up(client: httpx.Client, slots: int, capacity: int) -> tuple[list[str], str]:
@@ -268,6 +293,11 @@ def main() -> int:
         cpu_before = (cpu_seconds([server.pid]), cpu_seconds(postgres_pids()), time.process_time())
         elapsed, latencies, statuses = asyncio.run(
             book_all(base, headers, slot_ids, service, args.bookings, args.clients, per_slot=per_slot))
+        lag_at_end = None
+        if not args.no_projections:  # the read models' work counted: CPU until they are current
+            lag = Lag(url)
+            lag_at_end = lag.wait_none()
+            lag.close()
         cpu = [round((after - before) * 1000 / args.bookings, 2) for before, after in zip(
             cpu_before, (cpu_seconds([server.pid]), cpu_seconds(postgres_pids()), time.process_time()),
             strict=True)]
@@ -287,14 +317,15 @@ def main() -> int:
                "p99_ms": round(pct(latencies, 99), 2), "pgbench_tps": round(tps, 1),
                "ratio": round(rate / tps, 3), "oversold_slots": oversold,
                "cpu_ms_per_booking": {"hub": cpu[0], "postgresql": cpu[1], "bench_client": cpu[2]},
-               "load_average": os.getloadavg()[0]}
+               "read_models_lag_at_end": lag_at_end, "load_average": os.getloadavg()[0]}
     print(f"HTTP bookings: {booked}/{args.bookings} booked with {args.clients} clients, "
           f"{args.workers} worker(s): {rate:.1f}/s, p50 {figures['p50_ms']} ms, "
           f"p90 {figures['p90_ms']} ms, p99 {figures['p99_ms']} ms")
     print(f"pgbench -N -c 8 -j 2 (same run): {tps:.1f} TPS   ratio bookings/s ÷ TPS = "
           f"{figures['ratio']}   oversold slots: {oversold}   load {os.getloadavg()[0]:.1f}")
-    print(f"CPU per booking: hub {cpu[0]} ms, PostgreSQL {cpu[1]} ms (all its processes), "
-          f"this client {cpu[2]} ms; {os.cpu_count()} cores")
+    print(f"CPU per booking: hub {cpu[0]} ms (its processes, the read models' included until "
+          f"current), PostgreSQL {cpu[1]} ms (all its processes), this client {cpu[2]} ms; "
+          f"{os.cpu_count()} cores; read models' lag at the last answer: {lag_at_end} events")
     if args.json:
         print(json.dumps(figures))
     return 0 if booked == args.bookings and not oversold else 1

@@ -42,6 +42,7 @@ from adapters.eventstore import persistence_env
 from adapters.sqlaccessstore import access_store_for
 from bench.booking import RawBaseline, Tally
 from bench.http_booking import (
+    Lag,
     answer_head,
     cpu_seconds,
     drop_schema,
@@ -198,30 +199,6 @@ def catch_up(url: str) -> None:
     finally:
         projector.close()
         app.close()
-
-
-class Lag:
-    """How far the read models are behind the log (read only: this process applies nothing)."""
-
-    def __init__(self, url: str) -> None:
-        self.app = make_app(url)
-        self.projector = build_projector(self.app)
-
-    def now(self) -> int:
-        return max(s.lag for s in self.projector.status())
-
-    def wait_none(self, timeout: float = 120) -> int:
-        """Wait until the read models are current (the runner's catching up is counted too);
-        the lag when the wait began."""
-        lag = self.now()
-        deadline = time.monotonic() + timeout
-        while self.now() and time.monotonic() < deadline:
-            time.sleep(0.05)
-        return lag
-
-    def close(self) -> None:
-        self.projector.close()
-        self.app.close()
 
 
 def measure(transport: str, url: str, secret: str, messages: list[str],

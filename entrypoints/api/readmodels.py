@@ -22,11 +22,24 @@ from hub.scheduling.service import Scheduling
 from hub.settings import Settings
 from projections.readmodel import ReadModel
 
+#: In a worker of ``hub serve --workers N``: a process of the same server keeps the read models.
+_kept_beside = False
+
+
+def kept_beside() -> None:
+    """This process is a worker whose server keeps the read models in a process of their own
+    (``entrypoints.cli.workers``): it runs none, and its reads wait for that one's."""
+    global _kept_beside  # noqa: PLW0603 - set once, before the app starts, in a spawned worker
+    _kept_beside = True
+
 
 def start_projections(scheduling: Scheduling, settings: Settings) -> tuple[Projector, Leadership | None]:
     """The server's projection runner, following the log in a thread when configured and
     elected among the store's API processes (one runner per store, ``Leadership``)."""
     projector = build_projector(scheduling, settings=settings)
+    if _kept_beside:
+        projector.kept_elsewhere = True
+        return projector, None
     if not settings.projections_in_server:
         return projector, None
     leadership = Leadership(projector, read_models_lease(scheduling))

@@ -35,6 +35,6 @@ def run(args: argparse.Namespace) -> int:
         from entrypoints.cli.workers import serve_workers
 
         return serve_workers(uvicorn.Config("entrypoints.web:create_web_app", **options),
-                             args.workers)
+                             args.workers, read_models=settings.projections_in_server)
     uvicorn.run("entrypoints.web:create_web_app", **options)
     return 0

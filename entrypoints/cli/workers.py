@@ -8,6 +8,12 @@ clients' latency: the busier worker's clients waited twice as long. Here the sup
 accepts, and passes the socket (``SCM_RIGHTS``) to the least loaded worker, which serves it
 like any connection of its own; each worker reports its open connections every tenth of a
 second. A worker that dies is replaced; one that cannot start stops the server.
+
+The read models (``HUB_PROJECTIONS_IN_SERVER``) are kept by a process of their own beside the
+workers, not by a thread of one worker: that worker's clients waited behind the runner's
+batches (p99 147–183 ms against 98–143 ms with the runner beside, ``bench.http_booking
+--workers 2``, docs/benchmarks.md). It is elected like any runner (one per store, however many
+servers) and replaced when it dies; the workers' reads wait for it as for an elected runner.
 """
 
 from __future__ import annotations
@@ -20,7 +26,9 @@ import signal
 import socket
 import struct
 import sys
+import threading
 import time
+from multiprocessing.connection import Connection
 from typing import Any
 
 import structlog
@@ -93,19 +101,65 @@ class HandedServer(uvicorn.Server):
         return await super().on_tick(counter)
 
 
-def work(config: uvicorn.Config, channel: socket.socket) -> None:
+def work(config: uvicorn.Config, channel: socket.socket, read_models_beside: bool) -> None:
     """A worker process: serve what the supervisor hands over ``channel``."""
     config.configure_logging()
+    if read_models_beside:
+        from entrypoints.api.readmodels import kept_beside
+
+        kept_beside()
     HandedServer(config).run(sockets=[channel])
+
+
+def keep_read_models(supervisor: Connection) -> None:
+    """The read-model process of ``hub serve --workers N``: follows the log while it holds the
+    store's read-model lease (``hub.readmodels.leader``), until SIGTERM or SIGINT, or until
+    the supervisor is gone (its end of ``supervisor`` closed)."""
+    from hub.bootstrap import bootstrap, build_projector, read_models_lease, setting_up
+    from hub.logging import configure_logging
+    from hub.readmodels.leader import Leadership
+    from hub.runtime import tune_gc
+    from hub.settings import Settings
+
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda _number, _frame: stop.set())
+
+    def orphaned() -> None:
+        try:
+            supervisor.recv()
+        except (EOFError, OSError):
+            pass
+        stop.set()
+
+    threading.Thread(target=orphaned, name="supervisor-watch", daemon=True).start()
+    settings = Settings()
+    configure_logging(settings.log_format, settings.log_level)
+    try:
+        app = bootstrap(settings)
+        with setting_up(app):
+            projector = build_projector(app, settings=settings)
+    except Exception as exc:  # noqa: BLE001 - the supervisor stops the server and says why
+        log.error("the read-model process could not start", error=type(exc).__name__, detail=str(exc))
+        sys.exit(STARTUP_FAILURE)
+    tune_gc(settings.gc_threshold)
+    leadership = Leadership(projector, read_models_lease(app))
+    leadership.start()
+    try:
+        stop.wait()
+    finally:
+        leadership.close()
+        projector.close()
+        app.close()
 
 
 class Worker:
     """A worker process seen from the supervisor: its end of the channel and its load."""
 
-    def __init__(self, config: uvicorn.Config) -> None:
+    def __init__(self, config: uvicorn.Config, read_models_beside: bool) -> None:
         self.channel, theirs = socket.socketpair()
         self.process = multiprocessing.get_context("spawn").Process(
-            target=work, args=(config, theirs), daemon=False)
+            target=work, args=(config, theirs, read_models_beside), daemon=False)
         self.process.start()
         theirs.close()
         self.channel.settimeout(2.0)  # a hung worker's full channel: the next worker gets it
@@ -129,16 +183,33 @@ class Worker:
             self.open, self.received = REPORT.unpack(data[whole - REPORT.size:whole])
 
     def stop(self) -> None:
-        if self.process.is_alive() and self.process.pid:
-            os.kill(self.process.pid, signal.SIGTERM)
+        stop(self.process)
 
 
-def serve_workers(config: uvicorn.Config, workers: int) -> int:
-    """Supervise ``workers`` processes on ``config``'s address until SIGINT or SIGTERM."""
+def stop(process: multiprocessing.process.BaseProcess) -> None:
+    if process.is_alive() and process.pid:
+        os.kill(process.pid, signal.SIGTERM)
+
+
+class ReadModels:
+    """The read-model process seen from the supervisor (``keep_read_models``)."""
+
+    def __init__(self) -> None:
+        self.watched, theirs = multiprocessing.Pipe()  # it stops when this end closes
+        self.process = multiprocessing.get_context("spawn").Process(
+            target=keep_read_models, args=(theirs,), name="hub-read-models", daemon=False)
+        self.process.start()
+        theirs.close()
+
+
+def serve_workers(config: uvicorn.Config, workers: int, read_models: bool) -> int:
+    """Supervise ``workers`` processes on ``config``'s address, and with ``read_models`` the
+    process that keeps the read models, until SIGINT or SIGTERM."""
     listener = config.bind_socket()
     listener.listen(config.backlog)
     listener.setblocking(False)
-    pool = [Worker(config) for _ in range(workers)]
+    keeper = ReadModels() if read_models else None
+    pool = [Worker(config, read_models) for _ in range(workers)]
     stopping: list[int] = []
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda number, _frame: stopping.append(number))
@@ -164,17 +235,29 @@ def serve_workers(config: uvicorn.Config, workers: int) -> int:
                 log.warning("a worker died; starting another", pid=worker.process.pid,
                             exitcode=worker.process.exitcode)
                 worker.channel.close()
-                pool[i] = Worker(config)
+                pool[i] = Worker(config, read_models)
+            if keeper is not None and not keeper.process.is_alive() and not stopping:
+                if keeper.process.exitcode == STARTUP_FAILURE:
+                    log.error("the read-model process could not start; stopping",
+                              pid=keeper.process.pid)
+                    stopping.append(0)
+                    code = 1
+                else:
+                    log.warning("the read-model process died; starting another",
+                                pid=keeper.process.pid, exitcode=keeper.process.exitcode)
+                    keeper.watched.close()
+                    keeper = ReadModels()
     finally:
         listener.close()
-        for worker in pool:
-            worker.stop()
+        processes = [w.process for w in pool] + ([keeper.process] if keeper is not None else [])
+        for process in processes:
+            stop(process)
         deadline = time.monotonic() + (config.timeout_graceful_shutdown or 30)
-        for worker in pool:
-            worker.process.join(max(0.1, deadline - time.monotonic()))
-            if worker.process.is_alive():
-                worker.process.kill()
-                worker.process.join()
+        for process in processes:
+            process.join(max(0.1, deadline - time.monotonic()))
+            if process.is_alive():
+                process.kill()
+                process.join()
     return code
 
 

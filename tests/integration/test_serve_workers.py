@@ -1,5 +1,6 @@
 """``hub serve --workers 2``: connections spread evenly over the workers, a dead worker is
-replaced, SIGTERM stops them all (``entrypoints.cli.workers``)."""
+replaced, the read models are kept by a process of their own beside the workers (replaced
+too), SIGTERM stops them all (``entrypoints.cli.workers``)."""
 
 from __future__ import annotations
 
@@ -13,9 +14,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
+import psycopg
 import pytest
 
-from tests.support.scheduling import free_port
+from adapters.leases import advisory_key
+from adapters.sqlaccessstore import access_store_for
+from bench.http_booking import set_up
+from hub.access.tokens import issue
+from tests.support.scheduling import free_port, make_app
 
 
 def get_health(conn: socket.socket, port: int) -> int:
@@ -28,8 +34,9 @@ def get_health(conn: socket.socket, port: int) -> int:
     return int(head.split(b" ", 2)[1])
 
 
-def workers_of(supervisor: int) -> list[int]:
-    """The supervisor's worker processes (not multiprocessing's resource tracker)."""
+def children_of(supervisor: int) -> list[int]:
+    """The supervisor's processes: its workers and its read-model process (not
+    multiprocessing's resource tracker)."""
     found = []
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
@@ -42,6 +49,31 @@ def workers_of(supervisor: int) -> list[int]:
         if int(stat[1]) == supervisor and b"resource_tracker" not in cmdline:
             found.append(int(entry))
     return sorted(found)
+
+
+def lease_holder(pg_schema_url: str, supervisor: int) -> int | None:
+    """The supervisor's process whose PostgreSQL session holds the read models' lease."""
+    schema = pg_schema_url.rsplit("schema=", 1)[1]
+    key = advisory_key(f"hub-read-models:{schema}") & 0xFFFF_FFFF_FFFF_FFFF
+    with psycopg.connect(pg_schema_url.split("?")[0]) as conn:
+        ports = {port for (port,) in conn.execute(
+            "SELECT a.client_port FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid "
+            "WHERE l.locktype = 'advisory' AND l.granted AND l.classid::bigint = %s "
+            "AND l.objid::bigint = %s", (key >> 32, key & 0xFFFF_FFFF))}
+    inodes = set()
+    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        fields = line.split()
+        if int(fields[1].split(":")[1], 16) in ports and int(fields[2].split(":")[1], 16) == 5432:
+            inodes.add(fields[9])
+    holders = [pid for pid in children_of(supervisor) if inodes and held_by(pid, inodes)]
+    assert len(holders) <= 1
+    return holders[0] if holders else None
+
+
+def workers_of(supervisor: int, pg_schema_url: str) -> list[int]:
+    """The supervisor's worker processes: all but the one keeping the read models."""
+    keeper = wait_for(lambda: lease_holder(pg_schema_url, supervisor), what="the read-model lease")
+    return [pid for pid in children_of(supervisor) if pid != keeper]
 
 
 def server_side_inodes(port: int, client_ports: set[int]) -> set[str]:
@@ -96,7 +128,7 @@ def served(tmp_path: Path, pg_schema_url: str) -> Iterator[tuple[subprocess.Pope
 
     try:
         wait_for(healthy, what="hub serve to answer")
-        wait_for(lambda: len(workers_of(server.pid)) == 2, what="two workers")
+        wait_for(lambda: len(children_of(server.pid)) == 3, what="two workers and the read models'")
         yield server, port
     finally:
         if server.poll() is None:
@@ -106,9 +138,9 @@ def served(tmp_path: Path, pg_schema_url: str) -> Iterator[tuple[subprocess.Pope
 
 
 def test_connections_are_spread_evenly_and_a_dead_worker_is_replaced(
-        served: tuple[subprocess.Popen[bytes], int]) -> None:
+        served: tuple[subprocess.Popen[bytes], int], pg_schema_url: str) -> None:
     server, port = served
-    first, second = workers_of(server.pid)
+    first, second = workers_of(server.pid, pg_schema_url)
     clients = [socket.create_connection(("127.0.0.1", port)) for _ in range(8)]
     try:
         assert [get_health(c, port) for c in clients] == [200] * 8  # each served, kept alive
@@ -121,8 +153,8 @@ def test_connections_are_spread_evenly_and_a_dead_worker_is_replaced(
         assert len(survivors) == 4
 
         os.kill(first, signal.SIGKILL)
-        replaced = wait_for(lambda: len(w := workers_of(server.pid)) == 2 and first not in w and w,
-                            what="a new worker")
+        replaced = wait_for(lambda: len(w := workers_of(server.pid, pg_schema_url)) == 2
+                            and first not in w and w, what="a new worker")
         assert second in replaced
         more = [socket.create_connection(("127.0.0.1", port)) for _ in range(4)]
         clients += more
@@ -133,10 +165,38 @@ def test_connections_are_spread_evenly_and_a_dead_worker_is_replaced(
             c.close()
 
 
+def test_the_read_models_are_kept_beside_the_workers_and_their_process_is_replaced(
+        served: tuple[subprocess.Popen[bytes], int], pg_schema_url: str) -> None:
+    server, port = served
+    app = make_app(pg_schema_url)
+    _, secret = issue(access_store_for(app.recorder), "admin")
+    keeper = wait_for(lambda: lease_holder(pg_schema_url, server.pid), what="the read-model lease")
+    workers = workers_of(server.pid, pg_schema_url)
+    assert keeper not in workers and len(workers) == 2  # no worker keeps them
+
+    with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30,
+                      headers={"Authorization": f"Bearer {secret}"}) as client:
+        def availability() -> list[str]:
+            seen = client.get("/v1/availability", params={"min_position": app.head()})
+            assert seen.status_code == 200, seen.text  # 503 when nothing follows the log
+            return [item["slot_id"] for item in seen.json()["items"]]
+
+        slots, _ = set_up(client, slots=2, capacity=1)
+        assert sorted(availability()) == sorted(slots)
+
+        os.kill(keeper, signal.SIGKILL)
+        again = wait_for(lambda: (h := lease_holder(pg_schema_url, server.pid)) != keeper and h,
+                         what="another read-model process")
+        assert again not in workers and workers_of(server.pid, pg_schema_url) == workers
+        more, _ = set_up(client, slots=1, capacity=1)
+        assert sorted(availability()) == sorted(slots + more)
+    app.close()
+
+
 def test_sigterm_stops_the_supervisor_and_its_workers(
         served: tuple[subprocess.Popen[bytes], int]) -> None:
     server, port = served
-    workers = workers_of(server.pid)
+    workers = children_of(server.pid)
     server.send_signal(signal.SIGTERM)
     assert server.wait(40) == 0
     for pid in workers:
