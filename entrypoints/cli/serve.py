@@ -1,4 +1,5 @@
-"""``hub serve [--host H] [--port P] [--workers N]``: the HTTP API under uvicorn."""
+"""``hub serve [--host H] [--port P] [--workers N]``: the HTTP API under uvicorn, its workers
+and its read models supervised by ``entrypoints.cli.workers``."""
 
 from __future__ import annotations
 
@@ -31,7 +32,9 @@ def run(args: argparse.Namespace) -> int:
         "log_level": settings.log_level.lower(), "access_log": False,
         "log_config": None,  # uvicorn logs through ours (redacted, see hub.logging)
     }
-    if args.workers > 1:  # connections handed to the least loaded worker (entrypoints.cli.workers)
+    if args.workers > 1 or settings.projections_in_server:
+        # connections handed to the least loaded worker, the read models kept in a process of
+        # their own beside the workers (entrypoints.cli.workers)
         from entrypoints.cli.workers import serve_workers
 
         return serve_workers(uvicorn.Config("entrypoints.web:create_web_app", **options),

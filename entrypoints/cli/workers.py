@@ -1,5 +1,5 @@
-"""``hub serve --workers N``: one listening socket, each connection handed to the worker
-process that has the fewest open.
+"""``hub serve [--workers N]``: one listening socket, each connection handed to the worker
+process that has the fewest open, and the read models kept by a process of their own.
 
 uvicorn's own workers share the listening socket and accept from it themselves: the first to
 wake takes every connection waiting (a burst of 32 keep-alive clients was split 22/10, 2/30,
@@ -10,9 +10,9 @@ like any connection of its own; each worker reports its open connections every t
 second. A worker that dies is replaced; one that cannot start stops the server.
 
 The read models (``HUB_PROJECTIONS_IN_SERVER``) are kept by a process of their own beside the
-workers, not by a thread of one worker: that worker's clients waited behind the runner's
-batches (p99 147–183 ms against 98–143 ms with the runner beside, ``bench.http_booking
---workers 2``, docs/benchmarks.md). It is elected like any runner (one per store, however many
+workers, one worker or N, not by a thread of a worker: that worker's clients waited behind the
+runner's batches (``bench.http_booking``'s p99 was shorter with the runner beside in 3 of 4
+alternated pairs with 2 workers, 3 of 3 with one; docs/benchmarks.md). It is elected like any runner (one per store, however many
 servers) and replaced when it dies; the workers' reads wait for it as for an elected runner.
 """
 
