@@ -14,6 +14,7 @@ from adapters.sqlaccessstore import AccessStore, access_store_for
 from adapters.token_changes import TokenChanges
 from connectors.directory import SOURCES
 from connectors.fhir.emr_directory import EmrPull
+from entrypoints.api.commands import CommandLane
 from entrypoints.api.errors import BodyLimit, install_error_handlers
 from entrypoints.api.hl7_lane import Hl7Lane
 from entrypoints.api.idempotency import Idempotency
@@ -131,6 +132,7 @@ def create_app(scheduling: Scheduling | None = None, settings: Settings | None =
                 imports=imports,
                 projections=projector,
                 leadership=leadership,
+                commands=CommandLane(settings.api_command_concurrency),
                 notifications=notification_center(application, settings),
                 setups=ClinicSetups(application, imports, logo_store_for(application.recorder)),
                 vaccination=vaccination_services(application, settings),

@@ -14,7 +14,7 @@ this holds, read from the request's head without I/O:
 - no dependency overridden (tests), the API's services started.
 
 It then does what the route does (``routes/hl7.receive_hl7``): the body decoded, the shared
-``Hl7Inbox`` in the threadpool acting as the token, the ACK as ``text/plain; charset=utf-8``.
+``Hl7Inbox`` on a command thread (``entrypoints.api.commands``) acting as the token, the ACK as ``text/plain; charset=utf-8``.
 Everything else (401, 403, 413, unknown or session tokens, idempotent posts) goes through the
 whole application unchanged. Nothing on this route discloses personal data (no read trail), and
 ``Hl7Inbox.receive`` never raises: every outcome is an ACK.
@@ -24,7 +24,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from anyio import to_thread
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from connectors.hl7v2.inbound import Hl7Inbox
@@ -64,7 +63,7 @@ class Hl7Lane:
             if not message.get("more_body", False):
                 break
         inbox = inbox_for(scope["app"].state, services.scheduling)
-        ack: str = await to_thread.run_sync(_receive_as, inbox, decode(body), principal)
+        ack: str = await services.commands.run(_receive_as, inbox, decode(body), principal)
         answer = ack.encode("utf-8")
         self.answered += 1
         await send({"type": "http.response.start", "status": 200, "headers": [

@@ -10,6 +10,7 @@ from adapters.phireads import MemoryPhiReads, PhiReads
 from adapters.sqlaccessstore import AccessStore
 from adapters.token_changes import TokenChanges
 from connectors.fhir.answers import SearchAnswers
+from entrypoints.api.commands import CommandLane
 from entrypoints.api.readmodels import Freshness
 from hub.access.sessions import TOKEN_PREFIX as SESSION_TOKEN_PREFIX
 from hub.access.token_cache import RememberedTokens
@@ -53,6 +54,8 @@ class ApiServices:
     freshness: Freshness = field(default_factory=Freshness)
     #: FHIR Slot searches answered at the log's current head, per caller's scope.
     fhir_answers: SearchAnswers = field(default_factory=SearchAnswers)
+    #: The threads commands run on (``HUB_API_COMMAND_CONCURRENCY``; 0: anyio's threadpool).
+    commands: CommandLane = field(default_factory=lambda: CommandLane(0))
     #: This process's part in electing the store's one read-model runner (None: not here).
     leadership: Leadership | None = None
     _as_of: dict[str, PointInTime] = field(default_factory=dict)
@@ -102,6 +105,7 @@ class ApiServices:
         if self.token_changes is not None:
             self.token_changes.close()
         self.rebuilds.close()
+        self.commands.close()
         if self.leadership is not None:
             self.leadership.close()
         self.projections.close()

@@ -12,7 +12,6 @@ from uuid import UUID
 
 from eventsourcing.domain import Aggregate
 from fastapi import APIRouter, status
-from fastapi.concurrency import run_in_threadpool
 from pydantic import AwareDatetime, BaseModel, Field
 
 from aggregates.account import Account
@@ -227,9 +226,9 @@ async def book(body: BookingIn, principal: ReorientingBooker, scheduling: Schedu
     811 users book into any clinic's slots reserved for ``811``; reorientation users into
     slots reserved for ``reorientation``, with a ``referral``; other slots of another clinic
     are not found (R2)."""
-    # One hop to the threadpool: a ``def`` route would take two (FastAPI validates the
+    # One hop to a command thread: a ``def`` route would take two (FastAPI validates the
     # answer of a synchronous route in the threadpool again), the busiest route's overhead.
-    return await run_in_threadpool(_book, body, principal, scheduling, services)
+    return await services.commands.run(_book, body, principal, scheduling, services)
 
 
 def _book(body: BookingIn, principal: Principal, scheduling: Scheduling,

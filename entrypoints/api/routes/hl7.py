@@ -6,7 +6,6 @@ from typing import Annotated
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, Request, status
-from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import PlainTextResponse, Response
 from pydantic import BaseModel, Field
 
@@ -71,8 +70,8 @@ async def receive_hl7(request: Request, principal: EmrOrAdmin, scheduling: Sched
     block/open a slot. A resent MSH-10 gets the first ACK again and changes nothing.
     (Its common case is answered by ``entrypoints.api.hl7_lane`` with the same inbox.)"""
     text = decode(await request.body())
-    ack = await run_in_threadpool(inbox_for(request.app.state, scheduling).receive, text, "http",
-                                  principal.acts_for)
+    ack = await request.app.state.services.commands.run(
+        inbox_for(request.app.state, scheduling).receive, text, "http", principal.acts_for)
     return PlainTextResponse(ack, media_type="text/plain; charset=utf-8")
 
 
