@@ -115,4 +115,4 @@ def test_bookings_and_emr_messages_go_through_the_lane(client: TestClient, admin
     assert read_ack(through_route.text).code == "AA", through_route.text
     by_lane = post_hl7(client, remembered(client, emr), SimulatedEmr().siu("S12", "L2", future(50)))
     assert read_ack(by_lane.text).code == "AA", by_lane.text
-    assert lane.ran == ["_book", "receive", "_receive_as"]  # the route, then the HL7 lane
+    assert lane.ran == ["_booked_json", "receive", "_receive_as"]  # the route, then the HL7 lane

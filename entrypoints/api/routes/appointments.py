@@ -11,7 +11,7 @@ from typing import Literal, TypeVar
 from uuid import UUID
 
 from eventsourcing.domain import Aggregate
-from fastapi import APIRouter, status
+from fastapi import APIRouter, Response, status
 from pydantic import AwareDatetime, BaseModel, Field
 
 from aggregates.account import Account
@@ -168,8 +168,12 @@ def account_icons_of(scheduling: Scheduling, a: Appointment) -> AccountIcons:
     return scheduling.load(Account, a.account_id, "account").icons_for(a.patient_id)
 
 
-def appointment_out(a: Appointment, viewer: Viewer, icons: AccountIcons) -> AppointmentOut:
-    return AppointmentOut(
+Out = TypeVar("Out", bound=AppointmentOut)
+
+
+def appointment_out(a: Appointment, viewer: Viewer, icons: AccountIcons,
+                    model: type[Out] = AppointmentOut, **more: object) -> Out:  # type: ignore[assignment]
+    return model(
         account=AccountIconsOut(identity=icons.identity, association=icons.association),
         id=a.id, clinic_id=a.clinic_id, slot_id=a.slot_id, professional_id=a.professional_id,
         service_id=a.service_id, patient_id=a.patient_id if viewer.reads_patients else None,
@@ -177,7 +181,7 @@ def appointment_out(a: Appointment, viewer: Viewer, icons: AccountIcons) -> Appo
         source=a.source, product=a.product, language=a.language, status=a.status,
         cancelled=a.cancelled, cancel_reason=a.cancel_reason, deleted=a.deleted,
         dose=a.dose, first_dose_id=a.first_dose_id, through=a.through, referral=a.referral,
-        version=a.version)
+        version=a.version, **more)
 
 
 def _load(scheduling: Scheduling, cls: type[A], aggregate_id: UUID) -> A | None:
@@ -202,9 +206,9 @@ def load_visible(scheduling: Scheduling, principal: Principal, appointment_id: U
 def _written(scheduling: Scheduling, principal: Principal, written: Written) -> AppointmentWritten:
     appointment = written.saved if isinstance(written.saved, Appointment) else (
         scheduling.load(Appointment, written.id, "appointment"))
-    out = appointment_out(appointment, Viewer.of(principal),
-                          account_icons_of(scheduling, appointment))
-    return AppointmentWritten(**out.model_dump(), position=written.position)
+    return appointment_out(appointment, Viewer.of(principal),
+                           account_icons_of(scheduling, appointment), AppointmentWritten,
+                           position=written.position)
 
 
 def booking_source(principal: Principal, requested: str | None) -> str:
@@ -220,7 +224,7 @@ def booking_source(principal: Principal, requested: str | None) -> str:
              responses=responses(400, 401, 403, 404, 409, 413, 422, 503))
 async def book(body: BookingIn, principal: ReorientingBooker, scheduling: SchedulingDep,
                services: ServicesDep,
-               _key: IdempotencyKey = None) -> AppointmentWritten:
+               _key: IdempotencyKey = None) -> Response:
     """Book a patient into a slot; 409 ``slot_full`` when no place is left.
 
     811 users book into any clinic's slots reserved for ``811``; reorientation users into
@@ -228,7 +232,15 @@ async def book(body: BookingIn, principal: ReorientingBooker, scheduling: Schedu
     are not found (R2)."""
     # One hop to a command thread: a ``def`` route would take two (FastAPI validates the
     # answer of a synchronous route in the threadpool again), the busiest route's overhead.
-    return await services.commands.run(_book, body, principal, scheduling, services)
+    # The answer is validated once and written as JSON there too: FastAPI would dump the
+    # model, validate the dump again and serialise it on the event loop's thread.
+    answer = await services.commands.run(_booked_json, body, principal, scheduling, services)
+    return Response(answer, status_code=status.HTTP_201_CREATED, media_type="application/json")
+
+
+def _booked_json(body: BookingIn, principal: Principal, scheduling: Scheduling,
+                 services: ApiServices) -> bytes:
+    return _book(body, principal, scheduling, services).model_dump_json().encode()
 
 
 def _book(body: BookingIn, principal: Principal, scheduling: Scheduling,
