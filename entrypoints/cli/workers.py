@@ -12,8 +12,9 @@ second. A worker that dies is replaced; one that cannot start stops the server.
 The read models (``HUB_PROJECTIONS_IN_SERVER``) are kept by a process of their own beside the
 workers, one worker or N, not by a thread of a worker: that worker's clients waited behind the
 runner's batches (``bench.http_booking``'s p99 was shorter with the runner beside in 3 of 4
-alternated pairs with 2 workers, 3 of 3 with one; docs/benchmarks.md). It is elected like any runner (one per store, however many
-servers) and replaced when it dies; the workers' reads wait for it as for an elected runner.
+alternated pairs with 2 workers, 3 of 3 with one; docs/benchmarks.md). It is elected like any
+runner (one per store, however many servers) and replaced when it dies; the workers' reads
+wait for it as for an elected runner.
 """
 
 from __future__ import annotations
