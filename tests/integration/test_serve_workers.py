@@ -203,3 +203,41 @@ def test_sigterm_stops_the_supervisor_and_its_workers(
         assert not Path(f"/proc/{pid}").exists() or "Z" in Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
     with pytest.raises(OSError):
         socket.create_connection(("127.0.0.1", port), timeout=2)
+
+
+def test_one_worker_on_sqlite_reads_its_writes_kept_by_the_read_model_process(
+        tmp_path: Path, sqlite_url: str) -> None:
+    """The default store and the default server: one worker, and the read models kept beside
+    it by a process of their own on the same SQLite file."""
+    app = make_app(sqlite_url)
+    _, secret = issue(access_store_for(app.recorder), "admin")
+    port = free_port()
+    env = {**os.environ, "HUB_DATABASE_URL": sqlite_url, "HUB_LOG_LEVEL": "WARNING"}
+    log = tmp_path / "serve.log"
+    with log.open("wb") as out:
+        server = subprocess.Popen([sys.executable, "-m", "entrypoints", "serve", "--port", str(port)],
+                                  env=env, stdout=out, stderr=subprocess.STDOUT)
+    try:
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30,
+                          headers={"Authorization": f"Bearer {secret}"}) as client:
+            def healthy() -> bool:
+                try:
+                    return client.get("/health").status_code == 200
+                except httpx.TransportError:
+                    assert server.poll() is None, log.read_text()
+                    return False
+
+            wait_for(healthy, what="hub serve to answer")
+            assert len(children_of(server.pid)) == 2  # the worker and the read models' process
+            slots, _ = set_up(client, slots=3, capacity=1)
+            seen = client.get("/v1/availability", params={"min_position": app.head()})
+            assert seen.status_code == 200, seen.text
+            assert sorted(item["slot_id"] for item in seen.json()["items"]) == sorted(slots)
+        server.send_signal(signal.SIGTERM)
+        assert server.wait(40) == 0
+    finally:
+        if server.poll() is None:
+            server.kill()
+            server.wait(10)
+        app.close()
+        print(log.read_text())
