@@ -7,7 +7,7 @@ see only the appointments booked online.
 from __future__ import annotations
 
 from datetime import date
-from typing import Literal, TypeVar
+from typing import Literal, TypeVar, overload
 from uuid import UUID
 
 from eventsourcing.domain import Aggregate
@@ -171,8 +171,18 @@ def account_icons_of(scheduling: Scheduling, a: Appointment) -> AccountIcons:
 Out = TypeVar("Out", bound=AppointmentOut)
 
 
+@overload
+def appointment_out(a: Appointment, viewer: Viewer, icons: AccountIcons) -> AppointmentOut: ...
+
+
+@overload
+def appointment_out(a: Appointment, viewer: Viewer, icons: AccountIcons, model: type[Out],
+                    **more: object) -> Out: ...
+
+
 def appointment_out(a: Appointment, viewer: Viewer, icons: AccountIcons,
-                    model: type[Out] = AppointmentOut, **more: object) -> Out:  # type: ignore[assignment]
+                    model: type[AppointmentOut] = AppointmentOut, **more: object) -> AppointmentOut:
+    """What the API shows of an appointment (``model``: a subclass, with its ``more`` fields)."""
     return model(
         account=AccountIconsOut(identity=icons.identity, association=icons.association),
         id=a.id, clinic_id=a.clinic_id, slot_id=a.slot_id, professional_id=a.professional_id,

@@ -127,9 +127,9 @@ def correct_product(appointment_id: UUID, body: ProductIn, principal: Writer,
     load_visible(services.scheduling, principal, appointment_id)
     written = services.vaccination.records.correct_product(appointment_id, body.product)
     appointment = services.scheduling.load(Appointment, written.id, "appointment")
-    out = appointment_out(appointment, Viewer.of(principal),
-                          account_icons_of(services.scheduling, appointment))
-    return AppointmentWritten(**out.model_dump(), position=written.position)
+    return appointment_out(appointment, Viewer.of(principal),
+                           account_icons_of(services.scheduling, appointment), AppointmentWritten,
+                           position=written.position)
 
 
 # -- V3: the citizen's self-service ------------------------------------------------------------
