@@ -268,3 +268,31 @@ def test_two_runners_at_once_apply_each_event_once(app: Scheduling, setup: Setup
                           future(0), future(24 * 30), online=False)
     booked = {i["slot_id"]: i["booked"] for i in listed}
     assert booked[str(setup.slot)] == 5 and sum(booked.values()) == 10  # none applied twice
+
+
+def test_a_batch_moves_every_projection_together_and_a_stale_runner_applies_none(
+        app: Scheduling, setup: Setup) -> None:
+    """The projections of one store are applied in one transaction per batch: a runner that
+    loses the race on one of them (another runner applied the batch there meanwhile) applies
+    it to none, reads the positions again and goes on from there."""
+    for n in range(6):
+        app.book(setup.slot, setup.consult, patient(n), "emr")
+    runner = build_projector(app, batch_size=1_000)
+    audit_only = build_projector(app, ["audit"], batch_size=1_000)
+    try:
+        runner._known = runner.positions()  # as its last step left them: all at 0  # noqa: SLF001
+        assert set(runner._known.values()) == {0}  # noqa: SLF001
+        audit_only.step()  # another runner moves the audit read model meanwhile
+        assert runner.step() > 0  # read the batch, lost the race on audit's position
+        assert runner.positions() == {"suivi": 0, "availability": 0, "audit": app.head()}
+        assert not any(snapshot(runner)[t.name] for t in runner.get("availability").tables)  # rolled back
+        runner.step()  # positions read again: suivi and availability catch up, audit has it
+        assert set(runner.positions().values()) == {app.head()}
+        live = snapshot(runner)
+        assert len(live["audit_events"]) == app.head() - _holes(app)  # none applied twice
+        for name in runner.projections:
+            runner.rebuild(name)
+        assert snapshot(runner) == live
+    finally:
+        runner.close()
+        audit_only.close()
