@@ -14,7 +14,8 @@ this holds, read from the request's head without I/O:
 - no dependency overridden (tests), the API's services started.
 
 It then does what the route does (``routes/hl7.receive_hl7``): the body decoded, the shared
-``Hl7Inbox`` on a command thread (``entrypoints.api.commands``) acting as the token, the ACK as ``text/plain; charset=utf-8``.
+``Hl7Inbox`` on a command thread (``entrypoints.api.commands``) acting as the token, the ACK
+as ``text/plain; charset=utf-8``.
 Everything else (401, 403, 413, unknown or session tokens, idempotent posts) goes through the
 whole application unchanged. Nothing on this route discloses personal data (no read trail), and
 ``Hl7Inbox.receive`` never raises: every outcome is an ACK.
