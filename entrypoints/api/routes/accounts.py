@@ -16,9 +16,9 @@ from pydantic import BaseModel, Field
 from aggregates.account import Account
 from aggregates.account_icons import Icon
 from aggregates.errors import NotFound
+from entrypoints.api.appointment_models import PatientIn
 from entrypoints.api.deps import ServicesDep, Staff, require_role
 from entrypoints.api.errors import ApiError, responses
-from entrypoints.api.routes.appointments import PatientIn
 from entrypoints.api.routes.patients import PatientPatch
 from entrypoints.api.schemas import Strict
 from hub.access.tokens import Principal, Role

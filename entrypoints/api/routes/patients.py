@@ -13,9 +13,9 @@ from pydantic import BaseModel, Field
 from aggregates.errors import NotFound
 from aggregates.patient import Patient
 from aggregates.values import normalise_nam
+from entrypoints.api.appointment_models import Email, Phone
 from entrypoints.api.deps import SchedulingDep, Staff
 from entrypoints.api.errors import ApiError, responses
-from entrypoints.api.routes.appointments import Email, Phone
 from entrypoints.api.schemas import Strict
 from hub.access.tokens import Principal
 from hub.access.visibility import Viewer

@@ -18,15 +18,11 @@ from pydantic import AwareDatetime, BaseModel, Field
 from aggregates.appointment import Appointment
 from aggregates.doses import same_product
 from aggregates.self_service import TokenRefused
+from entrypoints.api.appointment_models import AppointmentWritten, account_icons_of, appointment_out
 from entrypoints.api.deps import ServicesDep, Staff, Writer, require_clinic
 from entrypoints.api.errors import ApiError, responses
 from entrypoints.api.readmodels import ProjectorDep, read_model
-from entrypoints.api.routes.appointments import (
-    AppointmentWritten,
-    account_icons_of,
-    appointment_out,
-    load_visible,
-)
+from entrypoints.api.routes.appointments import load_visible
 from entrypoints.api.schemas import Strict
 from hub.access.visibility import Viewer
 from hub.actor import Actor, acting_as
