@@ -13,7 +13,7 @@ from typing import Any
 from eventsourcing.postgres import PostgresDatastore
 from eventsourcing.sqlite import SQLiteDatastore
 
-from adapters.sqltables import create_tables
+from adapters.sqltables import create_tables, sql_names, store_beside
 
 StoredLogo = tuple[str, bytes]  # media type, bytes
 
@@ -36,10 +36,7 @@ class SqlLogoStore:
 
     def __init__(self, datastore: PostgresDatastore | SQLiteDatastore) -> None:
         self.datastore = datastore
-        postgres = isinstance(datastore, PostgresDatastore)
-        self.mark = "%s" if postgres else "?"
-        prefix = f'"{datastore.schema}".' if isinstance(datastore, PostgresDatastore) else ""
-        self.table = f"{prefix}hub_logos"
+        postgres, self.mark, (self.table,) = sql_names(datastore, "hub_logos")
         blob = "BYTEA" if postgres else "BLOB"
         create_tables(self.datastore, [f"CREATE TABLE IF NOT EXISTS {self.table} (digest TEXT PRIMARY KEY, "
                                        f"media_type TEXT NOT NULL, content {blob} NOT NULL)"])
@@ -68,7 +65,4 @@ LogoStore = MemoryLogoStore | SqlLogoStore
 
 def logo_store_for(recorder: Any) -> LogoStore:
     """The logo store beside an application's recorder (same database, same pool)."""
-    datastore = getattr(recorder, "datastore", None)
-    if isinstance(datastore, PostgresDatastore | SQLiteDatastore):
-        return SqlLogoStore(datastore)
-    return MemoryLogoStore()
+    return store_beside(recorder, SqlLogoStore, MemoryLogoStore)

@@ -14,7 +14,7 @@ from typing import Any
 from eventsourcing.postgres import PostgresDatastore
 from eventsourcing.sqlite import SQLiteDatastore
 
-from adapters.sqltables import create_tables
+from adapters.sqltables import create_tables, store_beside
 
 
 @dataclass(frozen=True)
@@ -93,7 +93,4 @@ PhiReads = MemoryPhiReads | SqlPhiReads
 
 def phi_reads_for(recorder: Any) -> PhiReads:
     """The trail beside an application's recorder (same database, same pool)."""
-    datastore = getattr(recorder, "datastore", None)
-    if isinstance(datastore, PostgresDatastore | SQLiteDatastore):
-        return SqlPhiReads(datastore)
-    return MemoryPhiReads()
+    return store_beside(recorder, SqlPhiReads, MemoryPhiReads)

@@ -17,7 +17,7 @@ from adapters.accessstore import (
     TokenRecord,
     now_iso,
 )
-from adapters.sqltables import create_tables
+from adapters.sqltables import create_tables, sql_names, store_beside
 from adapters.token_changes import TokenChanges, channel_of
 
 
@@ -26,11 +26,8 @@ class SqlAccessStore:
 
     def __init__(self, datastore: PostgresDatastore | SQLiteDatastore) -> None:
         self.datastore = datastore
-        postgres = isinstance(datastore, PostgresDatastore)
-        self.mark = "%s" if postgres else "?"
-        prefix = f'"{datastore.schema}".' if isinstance(datastore, PostgresDatastore) else ""
-        self.tokens_table = f"{prefix}hub_api_tokens"
-        self.answers_table = f"{prefix}hub_api_idempotency"
+        postgres, self.mark, (self.tokens_table, self.answers_table) = sql_names(
+            datastore, "hub_api_tokens", "hub_api_idempotency")
         self._create_tables(postgres)
 
     def _create_tables(self, postgres: bool) -> None:
@@ -210,7 +207,4 @@ AccessStore = MemoryAccessStore | SqlAccessStore
 
 def access_store_for(recorder: Any) -> AccessStore:
     """The access store beside an application's recorder (same database, same pool)."""
-    datastore = getattr(recorder, "datastore", None)
-    if isinstance(datastore, PostgresDatastore | SQLiteDatastore):
-        return SqlAccessStore(datastore)
-    return MemoryAccessStore()
+    return store_beside(recorder, SqlAccessStore, MemoryAccessStore)

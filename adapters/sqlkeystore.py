@@ -23,7 +23,7 @@ from adapters.keystore import (
     pending_keys,
 )
 from adapters.pgarrays import ByteaArray, TextArray
-from adapters.sqltables import create_tables
+from adapters.sqltables import create_tables, store_beside
 
 
 class SqlKeyStore:
@@ -234,7 +234,5 @@ def _now() -> str:
 
 def key_store_for(recorder: Any, wrapping_key: bytes) -> MemoryKeyStore | SqlKeyStore:
     """The key store beside an application's recorder (same database, same pool)."""
-    datastore = getattr(recorder, "datastore", None)
-    if isinstance(datastore, PostgresDatastore | SQLiteDatastore):
-        return SqlKeyStore(datastore, wrapping_key)
-    return MemoryKeyStore()
+    return store_beside(recorder, lambda datastore: SqlKeyStore(datastore, wrapping_key),
+                        MemoryKeyStore)

@@ -2,8 +2,31 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from typing import Any
+from collections.abc import Callable, Iterable
+from typing import Any, TypeVar
+
+from eventsourcing.postgres import PostgresDatastore
+from eventsourcing.sqlite import SQLiteDatastore
+
+S = TypeVar("S")
+M = TypeVar("M")
+SqlDatastore = PostgresDatastore | SQLiteDatastore
+
+
+def store_beside(recorder: Any, sql: Callable[[SqlDatastore], S], memory: Callable[[], M]) -> S | M:
+    """A store beside an application's recorder: its tables in the same database, through the
+    same pool (``sql(datastore)``), or in memory when the events are (``memory()``)."""
+    datastore = getattr(recorder, "datastore", None)
+    if isinstance(datastore, PostgresDatastore | SQLiteDatastore):
+        return sql(datastore)
+    return memory()
+
+
+def sql_names(datastore: SqlDatastore, *tables: str) -> tuple[bool, str, list[str]]:
+    """(PostgreSQL?, the parameter mark, the tables' qualified names) on ``datastore``."""
+    if isinstance(datastore, PostgresDatastore):
+        return True, "%s", [f'"{datastore.schema}".{t}' for t in tables]
+    return False, "?", list(tables)
 
 
 def create_tables(datastore: Any, statements: Iterable[str]) -> None:

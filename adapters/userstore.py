@@ -14,7 +14,7 @@ from typing import Any
 from eventsourcing.postgres import PostgresDatastore
 from eventsourcing.sqlite import SQLiteDatastore
 
-from adapters.sqltables import create_tables
+from adapters.sqltables import create_tables, sql_names, store_beside
 
 
 @dataclass(frozen=True)
@@ -70,10 +70,8 @@ class SqlUserStore:
 
     def __init__(self, datastore: PostgresDatastore | SQLiteDatastore) -> None:
         self.datastore = datastore
-        self.mark = "%s" if isinstance(datastore, PostgresDatastore) else "?"
-        prefix = f'"{datastore.schema}".' if isinstance(datastore, PostgresDatastore) else ""
-        self.passwords_table = f"{prefix}hub_user_passwords"
-        self.sessions_table = f"{prefix}hub_user_sessions"
+        _, self.mark, (self.passwords_table, self.sessions_table) = sql_names(
+            datastore, "hub_user_passwords", "hub_user_sessions")
         create_tables(self.datastore, (
             f"CREATE TABLE IF NOT EXISTS {self.passwords_table} (user_id TEXT PRIMARY KEY, "
             "password_hash TEXT NOT NULL)",
@@ -138,7 +136,4 @@ UserStore = MemoryUserStore | SqlUserStore
 
 def user_store_for(recorder: Any) -> UserStore:
     """The user store beside an application's recorder (same database, same pool)."""
-    datastore = getattr(recorder, "datastore", None)
-    if isinstance(datastore, PostgresDatastore | SQLiteDatastore):
-        return SqlUserStore(datastore)
-    return MemoryUserStore()
+    return store_beside(recorder, SqlUserStore, MemoryUserStore)
